@@ -1,0 +1,1 @@
+"""Multi-Tech GPRS IP-connectivity modem, re-implemented: the hardware-free core."""

@@ -1,0 +1,249 @@
+"""AT# parameter commands, display commands and multi-line entries (S000333D ch.2-8)."""
+
+from .compat import const
+from .errors import ATError, BAD_VALUE, SERVICE_RUNNING, SYNTAX
+from . import params, version
+
+_CTRL_Z = b"\x1a"
+_ESC = b"\x1b"
+_MAX_ADDRS = const(10)  # RECiADD keeps the first 10 addresses [READ p18]
+_ADDR_LEN = const(120)
+_BLOCK_CAP = const(1400)  # bytes kept from a multi-line entry (10 addresses of 120 + CRLFs)
+
+
+def _lines_of(m, p, with_id):
+    name = p[0]
+    if p[5] & params.PROFILE:
+        if with_id is None:
+            return [
+                "#%s: %d,%s" % (name, i, params.show(p, m.values["%s:%d" % (name, i)]))
+                for i in params.PROFILES
+            ]
+        return ["#%s: %s" % (name, params.show(p, m.values["%s:%d" % (name, with_id)]))]
+    return ["#%s: %s" % (name, params.show(p, m.values[name]))]
+
+
+def group_lines(m, group, profile=None):
+    out = []
+    for p in sorted((p for p in params.TABLE if p[6] == group), key=lambda p: p[0]):
+        out.extend(_lines_of(m, p, profile))
+    return out
+
+
+def check_idle(m):
+    """S000333D p53: parameters may be written only while no service uses the stack."""
+    if m.busy:
+        raise ATError(SERVICE_RUNNING)
+
+
+def _param_handler(p):
+    async def h(m, form, args):
+        if form in ("read", "exec"):
+            return _lines_of(m, p, None)
+        if form == "test":
+            return []
+        check_idle(m)
+        if p[5] & params.PROFILE:
+            parts = params.split_args(args)
+            if len(parts) == 1:
+                pid, raw = 1, parts[0]  # rev B syntax: no profile id means profile 1
+            elif len(parts) == 2:
+                pid, raw = params.parse_int(parts[0]), parts[1]
+                if pid not in params.PROFILES:
+                    raise ATError(BAD_VALUE)
+            else:
+                raise ATError(SYNTAX)
+            m.set_value("%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
+        else:
+            m.set_value(p[0], params.validate(p, params.unquote(args)))
+        return []
+
+    return h
+
+
+def _display_handler(groups):
+    async def h(m, form, args):
+        profile = None
+        if form == "set":
+            if groups != ("TCP",):
+                raise ATError(SYNTAX)
+            profile = params.parse_int(params.unquote(args))
+            if profile not in params.PROFILES:
+                raise ATError(BAD_VALUE)
+        elif groups == ("TCP",):
+            profile = 1
+        out = []
+        for g in groups:
+            out.extend(group_lines(m, g, profile))
+        return out
+
+    return h
+
+
+async def _vmail(m, form, args):
+    out = []
+    for i in (1, 2, 3):
+        out.extend(group_lines(m, "MAIL%d" % i))
+    return out
+
+
+async def _vall(m, form, args):
+    # First line is the version without '#', then one block per group, separated by an empty
+    # line [READ p39].
+    out = [version.NAME]
+    for _, groups in params.GROUPS:
+        if out[-1] != version.NAME:
+            out.append("")
+        for g in groups:
+            out.extend(group_lines(m, g))
+    return out
+
+
+async def _vversion(m, form, args):
+    return ['#VERSION: "%s"' % version.REVISION]
+
+
+async def read_block(m):
+    """Bytes typed up to Ctrl-Z (echoed per ATE); None when ESC cancels. Capped, never wedged."""
+    kept = []
+    size = 0
+    timeout = m.values["DATATIMEOUT"]
+    while True:
+        data = await m.read_serial(timeout)
+        if not data:
+            return None
+        z = data.find(_CTRL_Z)
+        esc = data.find(_ESC)
+        end = z if esc < 0 or (0 <= z < esc) else esc
+        part = data if end < 0 else data[:end]
+        if m.profile["E"] and part:
+            m.emit(part)
+        if size < _BLOCK_CAP:
+            kept.append(part[: _BLOCK_CAP - size])
+        size += len(part)
+        if end >= 0:
+            m.unread(data[end + 1 :])
+            if end == esc:
+                return None
+            return b"".join(kept), size > _BLOCK_CAP
+
+
+def _split_lines(text):
+    return [x.strip() for x in text.replace("\r", "\n").split("\n") if x.strip()]
+
+
+def _rec_add(i):
+    async def h(m, form, args):
+        check_idle(m)
+        got = await read_block(m)
+        if got is None:
+            return []
+        data, _ = got
+        try:
+            text = data.decode()
+        except UnicodeError:
+            raise ATError(BAD_VALUE)
+        addrs = []
+        for line in _split_lines(text):
+            for a in line.split(","):
+                a = a.strip()
+                if a:
+                    addrs.append(a)
+        addrs = addrs[:_MAX_ADDRS]  # the 11th and later are ignored [READ p18]
+        for a in addrs:
+            if len(a) > _ADDR_LEN:
+                raise ATError(BAD_VALUE)
+            params.validate(params.BY_NAME["REC%d" % i], a)
+        # Entered addresses replace all earlier ones [READ p18]; stored comma separated.
+        m.set_value("REC%d" % i, ",".join(addrs))
+        return []
+
+    return h
+
+
+def _body(i):
+    name = "BODY%d" % i
+    p = params.BY_NAME[name]
+    plain = _param_handler(p)
+
+    async def h(m, form, args):
+        if form != "exec":
+            return await plain(m, form, args)
+        check_idle(m)
+        got = await read_block(m)
+        if got is None:
+            return []
+        data, over = got
+        try:
+            text = data.decode()
+        except UnicodeError:
+            raise ATError(BAD_VALUE)
+        # Line ends are kept as CRLF; other control bytes and NUL are refused.
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        for line in lines:
+            if not params.printable(line.replace("\t", " ")):
+                raise ATError(BAD_VALUE)
+        body = "\r\n".join(lines)
+        if over or len(body) > p[2]:
+            raise ATError(BAD_VALUE)
+        m.set_value(name, body)
+        return []
+
+    return h
+
+
+def register(m):
+    for p in params.TABLE:
+        if p[0].startswith("BODY"):
+            continue
+        kind = params.describe(p)
+        m.add(
+            "#" + p[0],
+            _param_handler(p),
+            ("set", "read", "test", "exec"),
+            ("param", p, kind),
+        )
+    for i in (1, 2, 3):
+        m.add(
+            "#BODY%d" % i,
+            _body(i),
+            ("set", "read", "test", "exec"),
+            ("param", params.BY_NAME["BODY%d" % i], params.describe(params.BY_NAME["BODY1"])),
+        )
+        m.add(
+            "#REC%dADD" % i,
+            _rec_add(i),
+            ("exec",),
+            (
+                "AT#REC%dADD, then one address per line, then Ctrl-Z (0x1A)" % i,
+                "OK after Ctrl-Z; ESC (0x1B) cancels with OK and no change",
+                "34882 an address over 120 characters or with control bytes; 37123; 37980",
+                "Replaces every REC%d address; the 11th and later addresses are ignored." % i,
+            ),
+        )
+    for name, groups in params.GROUPS:
+        forms = ("exec", "set") if groups == ("TCP",) else ("exec",)
+        m.add(
+            "#" + name,
+            _display_handler(groups),
+            forms,
+            (
+                "AT#%s" % name + ("[=<id>]" if groups == ("TCP",) else ""),
+                "one #NAME: value line per parameter of group %s, then OK" % groups[0],
+                "",
+                "Display; passwords show as %s when set." % params.MASK,
+            ),
+        )
+    m.add("#VMAIL", _vmail, ("exec",), ("AT#VMAIL", "VMAIL1..3 lines", "", "Display."))
+    m.add(
+        "#VALL",
+        _vall,
+        ("exec",),
+        ("AT#VALL", "version line, then every group, blocks split by an empty line", "", ""),
+    )
+    m.add(
+        "#VVERSION",
+        _vversion,
+        ("exec",),
+        ("AT#VVERSION", '#VERSION: "<name> <build date>"', "", "Firmware version."),
+    )

@@ -1,0 +1,401 @@
+"""V.250 basic commands and the GSM-level AT+ commands hosts send first (spec §1.2, legacy-hosts)."""
+
+import hashlib
+
+from .errors import ATError, NOT_ATTACHED
+from . import params, version
+
+_RATES = (0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+
+
+def _digit(arg, lo, hi, default=0):
+    if arg == "":
+        return default
+    v = int(arg)
+    if v < lo or v > hi:
+        raise ATError()
+    return v
+
+
+def _profile_flag(key):
+    async def h(m, arg):
+        m.profile[key] = _digit(arg, 0, 1)
+        return []
+
+    return h
+
+
+async def _z(m, arg):  # ATZ: restore the AT&W profile (V.250 6.1.1)
+    _digit(arg, 0, 0)
+    m.restore_profile()
+    return []
+
+
+async def _f(m, arg):  # AT&F: factory GSM-level settings, not saved until AT&W
+    _digit(arg, 0, 0)
+    m.restore_profile(saved=False)
+    return []
+
+
+async def _w(m, arg):  # AT&W: save the profile to non-volatile memory
+    _digit(arg, 0, 0)
+    m.save("profile", dict(m.profile))
+    return []
+
+
+async def _v_show(m, arg):  # AT&V: current configuration
+    p, g = m.profile, m.gsm
+    return [
+        "E%d Q%d V%d +CMEE=%d +IPR=%d +IFC=%d,%d"
+        % (p["E"], p["Q"], p["V"], p["CMEE"], p["IPR"], p["IFC"][0], p["IFC"][1]),
+        "+CREG=%d +CGREG=%d +WIND=%d +WOPEN=%d" % (g["CREG"], g["CGREG"], g["WIND"], g["WOPEN"]),
+    ]
+
+
+async def _i(m, arg):
+    n = _digit(arg, 0, 9)
+    if n == 0:
+        return [version.MANUFACTURER, version.MODEL]
+    if n == 3:
+        return [version.REVISION]
+    raise ATError()
+
+
+def _noop(lo, hi):
+    async def h(m, arg):
+        _digit(arg, lo, hi)
+        return []
+
+    return h
+
+
+async def _s(m, arg):  # ATSn? / ATSn=v
+    reg, val = arg
+    if reg == "":
+        raise ATError()
+    r = int(reg)
+    if r not in m.sregs:
+        raise ATError()
+    if val is None:
+        return ["%03d" % m.sregs[r]]
+    if val == "" or int(val) > 255:
+        raise ATError()
+    m.sregs[r] = int(val)
+    return []
+
+
+async def _no_call(m, arg):  # ATD, ATA, ATO without a data connection
+    m.result = "NO CARRIER"
+    return []
+
+
+async def _o(m, arg):
+    resume = getattr(m, "resume", None)
+    if resume is None:
+        m.result = "NO CARRIER"
+        return []
+    return await resume()
+
+
+BASIC = {
+    "E": _profile_flag("E"),
+    "V": _profile_flag("V"),
+    "Q": _profile_flag("Q"),
+    "Z": _z,
+    "I": _i,
+    "H": _noop(0, 0),
+    "L": _noop(0, 3),
+    "M": _noop(0, 2),
+    "X": _noop(0, 4),
+    "O": _o,
+    "A": _no_call,
+    "D": _no_call,
+    "S": _s,
+    "&F": _f,
+    "&W": _w,
+    "&V": _v_show,
+    "&C": _noop(0, 1),
+    "&D": _noop(0, 2),
+    "&K": _noop(0, 6),
+    "&S": _noop(0, 1),
+}
+
+
+# ---------------------------------------------------------------- extended (+) commands
+def _ints(args, count_lo, count_hi):
+    parts = [a.strip().strip('"') for a in args.split(",")]
+    if len(parts) < count_lo or len(parts) > count_hi:
+        raise ATError()
+    out = []
+    for a in parts:
+        if not a.isdigit():
+            raise ATError()
+        out.append(int(a))
+    return out
+
+
+def _ident(text_fn):
+    async def h(m, form, args):
+        if form == "test":
+            return []
+        return [text_fn(m)]
+
+    return h
+
+
+def imei(uid):
+    """A stable 15-digit serial number from the board's unique id, with a Luhn check digit."""
+    d = hashlib.sha256(uid).digest()
+    n = 0
+    for b in d[:8]:
+        n = n * 256 + b
+    body = "35" + ("%012d" % (n % 1000000000000))
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        v = int(ch)
+        if i % 2 == 0:
+            v *= 2
+            if v > 9:
+                v -= 9
+        total += v
+    return body + str((10 - total % 10) % 10)
+
+
+async def _cfun(m, form, args):
+    if form == "read":
+        return ["+CFUN: 1"]
+    if form == "test":
+        return ["+CFUN: (0,1)"]
+    (v,) = _ints(args, 1, 1)
+    if v not in (0, 1):
+        raise ATError()
+    await m.restart()
+    if v == 1:
+        # AT+CFUN=1 restarts the module: OK first, then the readiness indications (Wavecom).
+        m.code("OK")
+        await m.flush()
+        m.result = None
+        m.wind_ready()
+    return []
+
+
+def _setting(key, lo, hi, reply):
+    async def h(m, form, args):
+        if form == "read":
+            return ["%s: %d" % (reply, m.gsm[key])]
+        if form == "test":
+            return ["%s: (%d-%d)" % (reply, lo, hi)]
+        if form != "set":
+            raise ATError()
+        (v,) = _ints(args, 1, 1)
+        if v < lo or v > hi:
+            raise ATError()
+        m.set_gsm(key, v)
+        return []
+
+    return h
+
+
+async def _wopen(m, form, args):
+    if form == "set":
+        (v,) = _ints(args, 1, 1)
+        if v == 3:
+            # Wavecom: erase the Open-AT flash objects, only while the application is stopped.
+            # Here: factory reset of every AT# parameter (docs/commands.md).
+            if m.gsm["WOPEN"]:
+                raise ATError(3, plus=True)
+            m.factory_reset()
+            return []
+        if v not in (0, 1):
+            raise ATError()
+        if v == 0:
+            await m.restart()
+        m.set_gsm("WOPEN", v)
+        return []
+    if form == "read":
+        return ["+WOPEN: %d" % m.gsm["WOPEN"]]
+    if form == "test":
+        return ["+WOPEN: (0-3)"]
+    raise ATError()
+
+
+async def _cmee(m, form, args):
+    if form == "read":
+        return ["+CMEE: %d" % m.profile["CMEE"]]
+    if form == "test":
+        return ["+CMEE: (0-2)"]
+    if form != "set":
+        raise ATError()
+    (v,) = _ints(args, 1, 1)
+    if v > 2:
+        raise ATError()
+    m.profile["CMEE"] = v
+    return []
+
+
+async def _cpin(m, form, args):
+    if form == "read":
+        return ["+CPIN: READY"]
+    if form == "set":
+        return []  # no SIM: any PIN is accepted
+    if form == "test":
+        return []
+    raise ATError()
+
+
+async def _csq(m, form, args):
+    if form == "test":
+        return ["+CSQ: (0-31,99),(0-7,99)"]
+    if form != "exec":
+        raise ATError()
+    dbm = m.board.rssi()
+    if dbm is None:
+        rssi = 99
+    else:
+        rssi = (dbm + 113) // 2  # 27.007 8.5: 0 = -113 dBm .. 31 = -51 dBm or more
+        rssi = 0 if rssi < 0 else (31 if rssi > 31 else rssi)
+    return ["+CSQ: %d,99" % rssi]
+
+
+def reg_stat(m):
+    """27.007 <stat>: 1 registered (link available and attached), 0 not, 2 searching."""
+    if not m.attached:
+        return 0
+    return 1 if m.board.link_available() else 2
+
+
+def _creg(key, reply):
+    async def h(m, form, args):
+        if form == "read":
+            return ["%s: %d,%d" % (reply, m.gsm[key], reg_stat(m))]
+        if form == "test":
+            return ["%s: (0-2)" % reply]
+        if form != "set":
+            raise ATError()
+        (v,) = _ints(args, 1, 1)
+        if v > 2:
+            raise ATError()
+        m.set_gsm(key, v)
+        return []
+
+    return h
+
+
+async def _cgatt(m, form, args):
+    if form == "read":
+        return ["+CGATT: %d" % (1 if m.attached else 0)]
+    if form == "test":
+        return ["+CGATT: (0,1)"]
+    if form != "set":
+        raise ATError()
+    (v,) = _ints(args, 1, 1)
+    if v > 1:
+        raise ATError()
+    if v == 1 and not m.board.link_available():
+        raise ATError(NOT_ATTACHED)
+    if not v and m.session:
+        await m.session_down()
+    m.attached = bool(v)
+    # OK first, then the registration report when the host enabled it (27.007 10.1.19)
+    m.code("OK")
+    m.result = None
+    if m.gsm["CGREG"]:
+        m.unsolicited("+CGREG: %d" % reg_stat(m))
+    return []
+
+
+async def _cgdcont(m, form, args):
+    ctx = m.gsm["CGDCONT"]
+    if form == "read":
+        return [
+            '+CGDCONT: %s,"%s","%s","0.0.0.0",0,0' % (cid, ctx[cid][0], ctx[cid][1])
+            for cid in sorted(ctx)
+        ]
+    if form == "test":
+        return ['+CGDCONT: (1-4),"IP",,,(0-2),(0-4)']
+    if form != "set":
+        raise ATError()
+    parts = args.split(",")
+    cid = parts[0].strip()
+    if not cid.isdigit() or not 1 <= int(cid) <= 4:
+        raise ATError()
+    ctx = dict(ctx)
+    if len(parts) == 1:
+        ctx.pop(cid, None)  # AT+CGDCONT=<cid> undefines the context
+    else:
+        kind = parts[1].strip().strip('"').upper()
+        apn = parts[2].strip().strip('"') if len(parts) > 2 else ""
+        if kind not in ("IP", "PPP", "IPV6") or len(apn) > 100 or not params.printable(apn):
+            raise ATError()
+        ctx[cid] = [kind, apn]
+    m.set_gsm("CGDCONT", ctx)
+    return []
+
+
+async def _ipr(m, form, args):
+    if form == "read":
+        return ["+IPR: %d" % m.profile["IPR"]]
+    if form == "test":
+        return ["+IPR: (%s),()" % ",".join(str(r) for r in _RATES[1:])]
+    if form != "set":
+        raise ATError()
+    (v,) = _ints(args, 1, 1)
+    if v not in _RATES:
+        raise ATError()
+    m.profile["IPR"] = v
+    # The OK leaves at the old rate; the board switches after it (V.250 6.2.10).
+    m.code("OK")
+    await m.flush()
+    m.result = None
+    m.board.apply_serial(v, m.profile["IFC"])
+    return []
+
+
+async def _ifc(m, form, args):
+    if form == "read":
+        return ["+IFC: %d,%d" % tuple(m.profile["IFC"])]
+    if form == "test":
+        return ["+IFC: (0,2),(0,2)"]
+    if form != "set":
+        raise ATError()
+    v = _ints(args, 1, 2)
+    if len(v) == 1:
+        v.append(v[0])
+    if v[0] not in (0, 2) or v[1] not in (0, 2):
+        raise ATError()
+    m.profile["IFC"] = v
+    m.board.apply_serial(m.profile["IPR"], v)
+    return []
+
+
+async def _cnum(m, form, args):
+    if form in ("exec", "test"):
+        return []  # no SIM, so no subscriber number
+    raise ATError()
+
+
+def register(m):
+    m.basic = BASIC
+    ex = ("exec", "test")
+    for names, fn in (
+        (("+CGMI", "+GMI"), lambda m: version.MANUFACTURER),
+        (("+CGMM", "+GMM"), lambda m: version.MODEL),
+        (("+CGMR", "+GMR"), lambda m: version.REVISION),
+        (("+CGSN", "+GSN"), lambda m: imei(m.board.uid())),
+    ):
+        for n in names:
+            m.add(n, _ident(fn), ex, ("AT" + n, "identity line", "", "identification"))
+    rst = ("read", "set", "test")
+    m.add("+CFUN", _cfun, rst, ("AT+CFUN=<0|1>", "OK", "", "1 restarts the modem"))
+    m.add("+WIND", _setting("WIND", 0, 4095, "+WIND"), rst, ("AT+WIND=<mask>", "", "", ""))
+    m.add("+WOPEN", _wopen, rst, ("AT+WOPEN=<0|1|3>", "", "", ""))
+    m.add("+CMEE", _cmee, rst, ("AT+CMEE=<0|1|2>", "", "", ""))
+    m.add("+CPIN", _cpin, rst, ("AT+CPIN?", "+CPIN: READY", "", ""))
+    m.add("+CSQ", _csq, ex, ("AT+CSQ", "+CSQ: <rssi>,99", "", ""))
+    m.add("+CREG", _creg("CREG", "+CREG"), rst, ("AT+CREG=<n>", "+CREG: <n>,<stat>", "", ""))
+    m.add("+CGREG", _creg("CGREG", "+CGREG"), rst, ("AT+CGREG=<n>", "", "", ""))
+    m.add("+CGATT", _cgatt, rst, ("AT+CGATT=<0|1>", "OK then +CGREG", "", ""))
+    m.add("+CGDCONT", _cgdcont, rst, ('AT+CGDCONT=<cid>,"IP","<apn>"', "", "", ""))
+    m.add("+IPR", _ipr, rst, ("AT+IPR=<rate>", "", "", ""))
+    m.add("+IFC", _ifc, rst, ("AT+IFC=<dce>,<dte>", "", "", ""))
+    m.add("+CNUM", _cnum, ex, ("AT+CNUM", "OK", "", ""))

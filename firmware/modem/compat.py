@@ -1,0 +1,21 @@
+"""One place for the few differences between CPython and MicroPython that the core sees."""
+
+try:
+    from micropython import const  # noqa: F401
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+try:
+    import asyncio
+except ImportError:  # very old MicroPython ports
+    import uasyncio as asyncio  # noqa: F401
+
+
+async def wait_for(aw, timeout_s):
+    """asyncio.wait_for with seconds; None means no limit."""
+    if timeout_s is None:
+        return await aw
+    return await asyncio.wait_for(aw, timeout_s)

@@ -1,0 +1,60 @@
+"""Typed errors of every layer, and the #CME ERROR codes they map to (one table)."""
+
+from .compat import const
+
+# S000333D ch.9 p42 [READ] unless marked; codes marked OURS are documented in docs/commands.md.
+UNKNOWN_COMMAND = const(34817)
+SYNTAX = const(34819)
+EEPROM_WRITE = const(34824)
+TOO_LONG = const(34881)
+BAD_VALUE = const(34882)
+ALREADY_RUNNING = const(35840)
+GPRS_LOST = const(35841)
+PHY_TIMEOUT = const(35862)
+NOT_ATTACHED = const(35865)
+INVALID_EVENT = const(35866)
+NO_LINK = const(35867)
+SERVICE_RUNNING = const(37123)
+SMTP_NO_ANSWER = const(37964)  # p68: no answer from the SMTP server within 3 min
+DNS_FAILED = const(38027)
+ACTIVATION_FAILED = const(49155)  # [HOST]
+# OURS: SMTP steps the readable pages do not number (block 37970-37981).
+SMTP_CONNECT = const(37970)
+SMTP_GREETING = const(37971)
+SMTP_HELO = const(37972)
+SMTP_TLS = const(37973)
+SMTP_AUTH = const(37974)
+SMTP_SENDER = const(37975)
+SMTP_RECIPIENT = const(37976)
+SMTP_DATA = const(37977)
+SMTP_REJECTED = const(37978)
+SMTP_LOST = const(37979)
+SERIAL_TIMEOUT = const(37980)
+NO_RECIPIENT = const(37981)
+
+
+class ATError(Exception):
+    """A command failed; code None means plain ERROR, else '#CME ERROR: <code>'."""
+
+    def __init__(self, code=None, plus=False):
+        Exception.__init__(self, code)
+        self.code = code
+        self.plus = plus  # True: GSM-level '+CME ERROR' (shown only with AT+CMEE>=1)
+
+
+class NetError(Exception):
+    """A network step failed; code is the #CME ERROR code to report."""
+
+    def __init__(self, code, text=""):
+        Exception.__init__(self, code, text)
+        self.code = code
+        self.text = text
+
+
+class SMTPError(NetError):
+    """The SMTP server refused a step (reply is the server's code, 0 when none)."""
+
+    def __init__(self, code, step, reply=0, text=""):
+        NetError.__init__(self, code, text)
+        self.step = step
+        self.reply = reply

@@ -1,0 +1,344 @@
+"""The modem: serial loop, command dispatcher, result framing, settings (S000333D App. B p49)."""
+
+from .compat import asyncio, const, wait_for
+from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
+from .lineio import LineReader
+from . import params
+from . import basic, atcmds, session
+
+_SERVICES = (basic, atcmds, session)
+
+LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
+
+# Final and intermediate result codes with their ATV0 numbers [READ p42; spelling per spec §3].
+NUMERIC = {
+    "OK": 0,
+    "CONNECT": 1,
+    "RING": 2,
+    "NO CARRIER": 3,
+    "ERROR": 4,
+    "BUSY": 7,
+    "NO ANSWER": 8,
+    "Ok_Info_DataBegin": 1025,
+    "Ok_Info_WaitingForData": 1028,
+    "Ok_Info_NoMail": 3072,
+    "Ok_Info_Mail": 3073,
+    "Ok_Info_SocketClosed": 3074,
+    "Ok_Info_PPP": 3077,
+    "Ok_Info_GprsActivation": 3086,
+}
+
+# GSM-level settings. PROFILE ones are saved by AT&W and restored by ATZ / power-up;
+# the others persist as soon as they are set (Wavecom keeps them in EEPROM).
+PROFILE_DEFAULTS = {"E": 1, "V": 1, "Q": 0, "CMEE": 0, "IPR": 115200, "IFC": [2, 2]}
+AUTO_DEFAULTS = {"CREG": 0, "CGREG": 0, "WIND": 0, "WOPEN": 1, "CGDCONT": {}}
+
+
+class Modem:
+    """One modem. `board` injects: store, net, clock, identity, log, defaults, serial hooks."""
+
+    def __init__(self, board):
+        self.board = board
+        self.port = None
+        self.out = []
+        self.rx = b""
+        self.lines = LineReader(LINE_CAP)
+        self.values = {}
+        self.gsm = {}
+        self.profile = {}
+        self.saved = {}
+        self.sregs = {}
+        self.result = "OK"
+        self.busy = set()  # names of services that run in the background (37123)
+        self.session = None  # (my_ip, peer_ip, gateway_ip) while the IP session is up
+        self.state = "IDLE"
+        self.attached = True  # AT+CGATT
+        self.commands = {}
+        self.basic = {}
+        self.last_smtp = []  # trace of the last SMTP exchange (no secrets)
+        for mod in _SERVICES:
+            mod.register(self)
+
+    # ---------------------------------------------------------------- settings
+    def load(self):
+        data = self.board.store.load()
+        self.saved = data
+        self.values = params.defaults()
+        self.values.update(self.board.defaults)
+        self.values.update(data.get("at", {}))
+        self.gsm = dict(AUTO_DEFAULTS)
+        self.gsm.update(data.get("gsm", {}))
+        self.restore_profile()
+
+    def restore_profile(self, saved=True):
+        self.profile = dict(PROFILE_DEFAULTS)
+        if saved:
+            self.profile.update(self.saved.get("profile", {}))
+        self.sregs = {0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 14}
+
+    def save(self, section, data):
+        self.saved[section] = data
+        try:
+            self.board.store.save(self.saved)
+        except OSError:
+            raise ATError(EEPROM_WRITE)
+
+    def set_value(self, key, value):
+        at = dict(self.saved.get("at", {}))
+        at[key] = value
+        self.save("at", at)
+        self.values[key] = value
+
+    def set_gsm(self, key, value):
+        self.gsm[key] = value
+        self.save("gsm", dict(self.gsm))
+
+    def factory_reset(self):
+        self.saved = {}
+        try:
+            self.board.store.save({})
+        except OSError:
+            raise ATError(EEPROM_WRITE)
+        self.load()
+
+    def value(self, name):
+        return self.values[name]
+
+    # ---------------------------------------------------------------- session
+    async def session_down(self):
+        if self.session:
+            self.state = "DISCONNECTING"
+            await self.board.net.down()
+        self.session = None
+        self.state = "IDLE"
+
+    async def restart(self):
+        """AT+CFUN / AT+WOPEN=0: drop the session and services, reload settings as at power-up."""
+        await self.session_down()
+        self.busy = set()
+        self.attached = True
+        self.load()
+        self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
+
+    # ---------------------------------------------------------------- output
+    def emit(self, data):
+        self.out.append(data)
+
+    def info(self, lines):
+        """Information text: '\\r\\n' + lines + '\\r\\n' (ATV1) or lines each + CRLF (ATV0)."""
+        if not lines:
+            return
+        body = "\r\n".join(lines).encode()
+        if self.profile["V"]:
+            self.out.append(b"\r\n" + body + b"\r\n")
+        else:
+            self.out.append(body + b"\r\n")
+
+    def code(self, name, final=True):
+        """A result code. ATQ1 suppresses final ones; Ok_Info_* indications always go out."""
+        if final and self.profile["Q"]:
+            return
+        if self.profile["V"]:
+            self.out.append(b"\r\n" + name.encode() + b"\r\n")
+        else:
+            self.out.append(str(NUMERIC[name]).encode() + b"\r")
+
+    def error(self, e):
+        if e.code is None or (e.plus and not self.profile["CMEE"]):
+            self.code("ERROR")
+        elif self.profile["Q"]:
+            return
+        else:
+            text = ("+CME ERROR: " if e.plus else "#CME ERROR: ") + str(e.code)
+            # ATV0: extended result codes keep their text and end like numeric ones (CR).
+            if self.profile["V"]:
+                self.out.append(b"\r\n" + text.encode() + b"\r\n")
+            else:
+                self.out.append(text.encode() + b"\r")
+
+    def unsolicited(self, text):
+        self.info([text])
+
+    async def flush(self):
+        if self.out:
+            data = b"".join(self.out)
+            self.out = []
+            await self.port.write(data)
+
+    # ---------------------------------------------------------------- input
+    async def read_serial(self, timeout_s=None):
+        """Next bytes from the host: pushed-back bytes first, then the port."""
+        if self.rx:
+            data = self.rx
+            self.rx = b""
+            return data
+        await self.flush()
+        try:
+            return await wait_for(self.port.read(), timeout_s)
+        except asyncio.TimeoutError:
+            raise ATError(SERIAL_TIMEOUT)
+
+    def unread(self, data):
+        if data:
+            self.rx = bytes(data) + self.rx
+
+    async def read_line(self):
+        while True:
+            data = await self.read_serial()
+            if not data:
+                return None
+            echo = [] if self.profile["E"] else None
+            used, line = self.lines.feed(data, echo)
+            if echo:
+                self.out.extend(echo)
+            self.unread(data[used:])
+            if line is not None:
+                return line
+
+    # ---------------------------------------------------------------- main loop
+    async def start(self):
+        """Power-up: load settings, announce readiness when +WIND asks for it."""
+        self.load()
+        self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
+        self.wind_ready()
+
+    def wind_ready(self):
+        mask = self.gsm["WIND"]
+        if mask & 4:
+            self.unsolicited("+WIND: 3")
+        if mask & 8:
+            self.unsolicited("+WIND: 4")
+
+    async def run(self, port):
+        """Serve the host on `port` (async read() -> bytes, async write(bytes)) until EOF."""
+        self.port = port
+        await self.flush()
+        while True:
+            line = await self.read_line()
+            if line is None:
+                return
+            await self.execute(line, self.lines.overflow)
+            await self.flush()
+
+    async def execute(self, body, overflow=False):
+        self.result = "OK"
+        if overflow:
+            self.error(ATError(TOO_LONG if body[:1] == b"#" else None))
+            return
+        try:
+            text = body.decode()
+        except UnicodeError:
+            self.code("ERROR")
+            return
+        try:
+            await self.run_line(text)
+        except ATError as e:
+            self.error(e)
+            return
+        if self.result:
+            self.code(self.result, final=self.result in ("OK", "ERROR", "NO CARRIER"))
+
+    async def run_line(self, text):
+        """Basic commands in a chain (ATZE0V1), then extended ones (+X;+Y or one #X)."""
+        i = 0
+        n = len(text)
+        info = []
+        while i < n:
+            c = text[i].upper()
+            if c == " ":
+                i += 1
+                continue
+            if c == "+" or c == "#":
+                info.extend(await self.run_extended(text[i:]))
+                break
+            i, lines = await self.run_basic(text, i)
+            info.extend(lines)
+        self.info(info)
+
+    async def run_basic(self, text, i):
+        c = text[i].upper()
+        j = i + 1
+        if c == "&" and j < len(text):
+            c = "&" + text[j].upper()
+            j += 1
+        handler = self.basic.get(c)
+        if handler is None:
+            raise ATError()
+        if c == "D":  # dial: the rest of the line is the number
+            return len(text), await handler(self, text[j:])
+        if c == "S":
+            k = j
+            while k < len(text) and text[k].isdigit():
+                k += 1
+            if k < len(text) and text[k] == "?":
+                return k + 1, await handler(self, (text[j:k], None))
+            if k < len(text) and text[k] == "=":
+                m = k + 1
+                while m < len(text) and text[m].isdigit():
+                    m += 1
+                return m, await handler(self, (text[j:k], text[k + 1 : m]))
+            raise ATError()
+        k = j
+        while k < len(text) and text[k].isdigit():
+            k += 1
+        return k, await handler(self, text[j:k])
+
+    async def run_extended(self, text):
+        if text[0] == "#":
+            # An AT# command takes the rest of the line: its value may hold ';' or ','.
+            return await self.run_one(text, hashcmd=True)
+        info = []
+        for part in _split_semicolons(text):
+            part = part.strip()
+            if part:
+                info.extend(await self.run_one(part, hashcmd=False))
+        return info
+
+    async def run_one(self, text, hashcmd):
+        k = 1
+        while k < len(text) and (text[k].isalpha() or text[k].isdigit()):
+            k += 1
+        name = text[:k].upper()
+        rest = text[k:].strip()
+        if rest[:2] == "=?":
+            form, args = "test", ""
+        elif rest[:1] == "?":
+            form, args = "read", ""
+            if rest[1:].strip():
+                raise ATError(SYNTAX if hashcmd else None)
+        elif rest[:1] == "=":
+            form, args = "set", rest[1:]
+        elif rest == "":
+            form, args = "exec", ""
+        else:
+            raise ATError(SYNTAX if hashcmd else None)
+        entry = self.commands.get(name)
+        if entry is None:
+            raise ATError(UNKNOWN_COMMAND if hashcmd else None)
+        handler, forms = entry[0], entry[1]
+        if form not in forms:
+            raise ATError(SYNTAX if hashcmd else None)
+        if hashcmd and not self.gsm["WOPEN"]:
+            raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
+        self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
+        lines = await handler(self, form, args)
+        return lines or []
+
+    def add(self, name, handler, forms, doc):
+        """Register an extended command (+X or #X). doc: (syntax, responses, errors, text)."""
+        self.commands[name] = (handler, forms, doc)
+
+
+def _split_semicolons(text):
+    out = []
+    start = 0
+    quoted = False
+    for i in range(len(text)):  # command lines are short
+        c = text[i]
+        if c == '"':
+            quoted = not quoted
+        elif c == ";" and not quoted:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out

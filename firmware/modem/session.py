@@ -1,0 +1,79 @@
+"""The IP session: AT#CONNECTIONSTART/STOP, #DISPLAYIP, #VSTATE (S000333D ch.2 p13, p39)."""
+
+from .errors import ALREADY_RUNNING, ATError, NetError, NO_LINK, NOT_ATTACHED
+
+
+async def _start(m, form, args):
+    if m.session:
+        raise ATError(ALREADY_RUNNING)
+    if not m.attached:
+        raise ATError(NOT_ATTACHED)
+    m.state = "DIALING"
+    try:
+        my, peer, gw = await m.board.net.up()
+    except NetError as e:
+        m.state = "IDLE"
+        raise ATError(e.code)
+    m.session = (my, peer, gw)
+    m.state = "CONNECTED"
+    # GPRS: the address, then Ok_Info_GprsActivation and no OK [READ p13; HOST].
+    # GSMMODE 0 (data call) reports Ok_Info_PPP the same way; there is no call to dial here.
+    m.info([my])
+    m.result = "Ok_Info_GprsActivation" if m.values["GPRSMODE"] else "Ok_Info_PPP"
+    return []
+
+
+async def _stop(m, form, args):
+    await m.session_down()
+    return []
+
+
+async def _displayip(m, form, args):
+    if not m.session:
+        raise ATError(NO_LINK)
+    my, peer, gw = m.session
+    return ['#MY IP: "%s"' % my, '#PEER IP: "%s"' % peer, '#GATEWAY IP: "%s"' % gw]
+
+
+async def _vstate(m, form, args):
+    lines = ['#STATE: "%s"' % m.state]
+    if not m.board.link_available():
+        lines.append("#NO SERVICE")
+    return lines
+
+
+def register(m):
+    m.add(
+        "#CONNECTIONSTART",
+        _start,
+        ("exec",),
+        (
+            "AT#CONNECTIONSTART",
+            "<ip address> then Ok_Info_GprsActivation (GPRSMODE=1) or Ok_Info_PPP (GPRSMODE=0)",
+            "35840 already connected; 35865 no network (not attached); 49155 activation failed",
+            "Brings the network up (Wi-Fi on boards, the PC's network in the simulator).",
+        ),
+    )
+    m.add(
+        "#CONNECTIONSTOP",
+        _stop,
+        ("exec",),
+        ("AT#CONNECTIONSTOP", "OK", "", "Closes the session (OK also when none is open)."),
+    )
+    m.add(
+        "#DISPLAYIP",
+        _displayip,
+        ("exec",),
+        ("AT#DISPLAYIP", '#MY IP: "a.b.c.d", #PEER IP: "...", #GATEWAY IP: "..."', "35867", ""),
+    )
+    m.add(
+        "#VSTATE",
+        _vstate,
+        ("exec",),
+        (
+            "AT#VSTATE",
+            '#STATE: "IDLE" | "DIALING" | "CONNECTED" | "DISCONNECTING"; #NO SERVICE without link',
+            "",
+            "",
+        ),
+    )

@@ -1,0 +1,488 @@
+"""SMTP client conversation (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954) over an injected Conn."""
+
+import binascii
+
+from .compat import asyncio, const, wait_for
+from .errors import (
+    DNS_FAILED,
+    NO_RECIPIENT,
+    SMTP_AUTH,
+    SMTP_CONNECT,
+    SMTP_DATA,
+    SMTP_GREETING,
+    SMTP_HELO,
+    SMTP_LOST,
+    SMTP_NO_ANSWER,
+    SMTP_RECIPIENT,
+    SMTP_REJECTED,
+    SMTP_SENDER,
+    SMTP_TLS,
+    NetError,
+    SMTPError,
+)
+
+# RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; keep twice that, truncate the rest.
+MAX_LINE = const(1024)
+MAX_LINES = const(32)  # lines kept per reply (an EHLO reply has ~10); further lines dropped
+_READ_SIZE = const(512)
+_QUIT_TIMEOUT_S = const(10)  # QUIT and close are courtesy: never wait the full step timeout
+_CLOSE_TIMEOUT_S = const(5)
+
+# The #CME code for a server refusal (or a fault) at each step.
+_STEP_CODE = {
+    "GREETING": SMTP_GREETING,
+    "EHLO": SMTP_HELO,
+    "HELO": SMTP_HELO,
+    "STARTTLS": SMTP_TLS,
+    "AUTH": SMTP_AUTH,
+    "MAIL": SMTP_SENDER,
+    "RCPT": SMTP_RECIPIENT,
+    "DATA": SMTP_DATA,
+    "END": SMTP_REJECTED,
+    "RSET": SMTP_SENDER,  # RSET only ever prepares the next MAIL FROM
+    "QUIT": SMTP_LOST,
+}
+
+SECURITY_MODES = ("NONE", "STARTTLS", "TLS")
+
+
+class TLSConfig:
+    """What the network adapter needs for a TLS handshake (portable plain object)."""
+
+    def __init__(self, server_hostname, verify=True, cafile=None):
+        self.server_hostname = server_hostname
+        self.verify = verify
+        self.cafile = cafile  # PEM file of trusted CAs; None: the platform's defaults
+
+
+def _text(b):
+    """Server text to str at the edge; never raises on bytes that are not UTF-8."""
+    try:
+        return b.decode()
+    except UnicodeError:  # MicroPython has no errors="replace"; the line is short (MAX_LINE)
+        return "".join([chr(c) if c < 128 else "?" for c in b])
+
+
+def _join(lines):
+    return " ".join([_text(x) for x in lines])
+
+
+def _first(lines):
+    return _text(lines[0]) if lines else ""
+
+
+def _arg(x):
+    """A command argument as bytes; CR or LF would end the command early (command injection)."""
+    if isinstance(x, str):
+        x = x.encode()
+    if b"\r" in x or b"\n" in x:
+        raise ValueError("CR/LF in SMTP argument")
+    return x
+
+
+def _b64(x):
+    if isinstance(x, str):
+        x = x.encode()
+    return binascii.b2a_base64(x)[:-1]  # drop the newline b2a_base64 appends
+
+
+def _code3(line):
+    """The reply code of a line (RFC 5321 4.2), 0 when the line does not start with 3 digits."""
+    if len(line) < 3:
+        return 0
+    a, b, c = line[0] - 48, line[1] - 48, line[2] - 48
+    if 0 <= a <= 9 and 0 <= b <= 9 and 0 <= c <= 9:
+        return a * 100 + b * 10 + c
+    return 0
+
+
+class ReplyParser:
+    """Assemble SMTP replies from bytes as they arrive (RFC 5321 4.2.1 multi-line replies).
+
+    feed() returns the list of replies completed by the new bytes, each (code, [text lines]);
+    the text lines are bytes without the code and separator. Lines longer than MAX_LINE are
+    truncated and at most MAX_LINES lines of one reply are kept, so memory is bounded whatever
+    the server sends. A line that does not start with three digits ends the reply with code 0.
+    """
+
+    def __init__(self):
+        self._part = b""  # the line being received (at most MAX_LINE bytes kept)
+        self._lines = []  # text of the continuation lines received so far
+
+    def pending(self):
+        """True when part of a reply has arrived but not its last line."""
+        return bool(self._part or self._lines)
+
+    def reset(self):
+        self._part = b""
+        self._lines = []
+
+    def feed(self, data):
+        out = []
+        i = 0
+        n = len(data)
+        while i < n:
+            j = data.find(b"\n", i)
+            if j < 0:
+                self._add(data[i:])
+                break
+            self._add(data[i:j])
+            line = self._part
+            self._part = b""
+            reply = self._line(line)
+            if reply is not None:
+                out.append(reply)
+            i = j + 1
+        return out
+
+    def _add(self, piece):
+        room = MAX_LINE - len(self._part)
+        if room > 0:
+            self._part += piece[:room]
+
+    def _line(self, line):
+        if line[-1:] == b"\r":
+            line = line[:-1]
+        code = _code3(line)
+        if len(self._lines) < MAX_LINES:
+            self._lines.append(line[4:] if code else line)
+        if code and line[3:4] == b"-":
+            return None
+        lines = self._lines
+        self._lines = []
+        return (code, lines)
+
+
+class SMTPClient:
+    """One SMTP session over an open Conn (read/write/starttls/close), one step per method.
+
+    Every wait is bounded by timeout_s (no reply in time: SMTP_NO_ANSWER). A refusal raises
+    SMTPError with the step's code and the server's reply; EOF or reset raises SMTP_LOST.
+    trace, when a list, receives (step, reply_code, first_reply_line, duration_ms) per step;
+    clock is an object with ticks_ms() and ticks_diff() (e.g. MicroPython's time), or None.
+    """
+
+    def __init__(self, conn, timeout_s=180, trace=None, clock=None):
+        self._conn = conn
+        self.timeout_s = timeout_s
+        self.trace = trace
+        self._clock = clock
+        self._parser = ReplyParser()
+        self._replies = []
+        self._broken = False  # the stream is unusable (timeout, EOF, reset, failed handshake)
+        self._domain = b""
+        self.esmtp = False
+        self.ext = {}  # EHLO keyword (upper case) -> parameter string
+        self.auth = []  # AUTH mechanisms offered, upper case
+        self.refused = []  # (address, code, text) of the last rcpt_all()
+
+    # -- plumbing --
+
+    def _now(self):
+        return self._clock.ticks_ms() if self._clock is not None else 0
+
+    def _record(self, step, t0, code, text):
+        if self.trace is not None:
+            c = self._clock
+            ms = c.ticks_diff(c.ticks_ms(), t0) if c is not None else 0
+            self.trace.append((step, code, text, ms))
+
+    def _fail(self, step, code, text):
+        self._broken = True
+        raise SMTPError(code, step, 0, text)
+
+    async def _io(self, step, aw, timeout_s=None):
+        try:
+            return await wait_for(aw, self.timeout_s if timeout_s is None else timeout_s)
+        except asyncio.TimeoutError:  # before OSError: on CPython it is a subclass
+            self._fail(step, SMTP_NO_ANSWER, "timeout")
+        except SMTPError:
+            raise
+        except NetError as e:
+            self._fail(step, e.code, e.text)
+        except OSError as e:
+            self._fail(step, SMTP_LOST, str(e))
+
+    async def _read_reply(self, step):
+        while not self._replies:
+            data = await self._conn.read(_READ_SIZE)
+            if not data:
+                self._fail(step, SMTP_LOST, "connection closed")
+            self._replies.extend(self._parser.feed(data))
+        return self._replies.pop(0)
+
+    async def _exchange(self, step, line, timeout_s=None):
+        """Send line (None: send nothing), return the reply; one deadline for the whole reply."""
+        if line is not None:
+            await self._io(step, self._conn.write(line + b"\r\n"), timeout_s)
+        return await self._io(step, self._read_reply(step), timeout_s)
+
+    async def _command(self, step, line, ok, timeout_s=None):
+        """One command and its reply, traced; raise SMTPError unless the code is in ok."""
+        t0 = self._now()
+        try:
+            code, lines = await self._exchange(step, line, timeout_s)
+        except SMTPError as e:
+            self._record(step, t0, e.reply, e.text)
+            raise
+        self._record(step, t0, code, _first(lines))
+        if ok is not None and code not in ok:
+            raise SMTPError(_STEP_CODE[step], step, code, _join(lines))
+        return code, lines
+
+    def _parse_ehlo(self, lines):
+        # RFC 5321 4.1.1.1: the first line greets, each further line is "keyword [params]".
+        ext = {}
+        auth = []
+        for raw in lines[1:]:
+            words = _text(raw).strip().split(None, 1)
+            if not words:
+                continue
+            key = words[0].upper()
+            val = words[1] if len(words) > 1 else ""
+            if key.startswith("AUTH="):  # pre-RFC 4954 form still sent by some servers
+                val = key[5:] + " " + val
+                key = "AUTH"
+            ext[key] = val
+            if key == "AUTH":
+                for m in val.upper().split():
+                    if m not in auth:
+                        auth.append(m)
+        self.ext = ext
+        self.auth = auth
+
+    # -- the steps --
+
+    async def greet(self):
+        """Wait for the server's 220 greeting (RFC 5321 4.3.1)."""
+        return await self._command("GREETING", None, (220,))
+
+    async def ehlo(self, domain):
+        """EHLO, or HELO when EHLO is not understood (RFC 5321 4.1.4); fills ext and auth."""
+        d = _arg(domain)
+        self._domain = d
+        code, lines = await self._command("EHLO", b"EHLO " + d, (250, 500, 502))
+        if code == 250:
+            self.esmtp = True
+            self._parse_ehlo(lines)
+            return code, lines
+        self.esmtp = False
+        self.ext = {}
+        self.auth = []
+        return await self._command("HELO", b"HELO " + d, (250,))
+
+    async def starttls(self, tls):
+        """STARTTLS, the TLS handshake, then EHLO again (RFC 3207 4.2: forget what was known)."""
+        step = "STARTTLS"
+        if "STARTTLS" not in self.ext:
+            t0 = self._now()
+            self._record(step, t0, 0, "STARTTLS not offered")
+            raise SMTPError(SMTP_TLS, step, 0, "STARTTLS not offered")
+        code, lines = await self._command(step, b"STARTTLS", (220,))
+        if self._replies or self._parser.pending():
+            # Bytes after the 220 arrived in plain text: injected before the handshake
+            # (the STARTTLS command injection of CVE-2011-0411); they must not be trusted.
+            self._record(step, self._now(), 0, "data after STARTTLS reply")
+            self._fail(step, SMTP_TLS, "data after STARTTLS reply")
+        t0 = self._now()
+        try:
+            await self._io(step, self._conn.starttls(tls))
+        except SMTPError as e:
+            self._broken = True
+            self._record(step, t0, 0, e.text)
+            raise SMTPError(SMTP_TLS if e.code == SMTP_LOST else e.code, step, 0, e.text)
+        self.ext = {}
+        self.auth = []
+        return await self.ehlo(self._domain)
+
+    async def login(self, user, password):
+        """AUTH PLAIN when offered, else AUTH LOGIN (RFC 4954); traced as one AUTH step.
+
+        The trace gets the final reply only; credentials never reach the trace or errors.
+        """
+        step = "AUTH"
+        t0 = self._now()
+        try:
+            if "PLAIN" in self.auth:
+                # RFC 4616: authzid NUL authcid NUL passwd, sent as the initial response.
+                tok = _b64(b"\0" + _bytes(user) + b"\0" + _bytes(password))
+                code, lines = await self._exchange(step, b"AUTH PLAIN " + tok)
+            elif "LOGIN" in self.auth:
+                code, lines = await self._exchange(step, b"AUTH LOGIN")
+                if code == 334:
+                    code, lines = await self._exchange(step, _b64(user))
+                if code == 334:
+                    code, lines = await self._exchange(step, _b64(password))
+            else:
+                raise SMTPError(SMTP_AUTH, step, 0, "no AUTH PLAIN or LOGIN offered")
+        except SMTPError as e:
+            self._record(step, t0, e.reply, e.text)
+            raise
+        self._record(step, t0, code, _first(lines))
+        if code != 235:
+            raise SMTPError(SMTP_AUTH, step, code, _join(lines))
+        return code, lines
+
+    async def mail_from(self, addr, body8=False, size=None):
+        """MAIL FROM; BODY=8BITMIME (RFC 6152) and SIZE (RFC 1870) only when offered."""
+        line = b"MAIL FROM:<" + _arg(addr) + b">"
+        if body8 and "8BITMIME" in self.ext:
+            line += b" BODY=8BITMIME"
+        if size is not None and "SIZE" in self.ext:
+            line += b" SIZE=" + str(int(size)).encode()
+        return await self._command("MAIL", line, (250,))
+
+    async def rcpt(self, addr):
+        """RCPT TO; returns (code, text) whatever the code, raises only on faults."""
+        code, lines = await self._command("RCPT", b"RCPT TO:<" + _arg(addr) + b">", None)
+        return code, _join(lines)
+
+    async def rcpt_all(self, addrs):
+        """RCPT TO each address; return the refused ones, raise only when none was accepted."""
+        self.refused = []
+        refused = []
+        last = (0, "no recipient")
+        for a in addrs:
+            code, text = await self.rcpt(a)
+            if code == 250 or code == 251:  # RFC 5321 4.2.5: 251 also accepts
+                continue
+            refused.append(a)
+            self.refused.append((a, code, text))
+            last = (code, text)
+        if len(refused) == len(addrs):
+            raise SMTPError(SMTP_RECIPIENT if addrs else NO_RECIPIENT, "RCPT", last[0], last[1])
+        return refused
+
+    async def data(self):
+        """DATA; the server must answer 354 before any content is sent."""
+        return await self._command("DATA", b"DATA", (354,))
+
+    async def send(self, data):
+        """Write DATA bytes already encoded (DataEncoder.feed output)."""
+        t0 = self._now()
+        try:
+            await self._io("BODY", self._conn.write(data))
+        except SMTPError as e:
+            self._record("BODY", t0, 0, e.text)
+            raise
+
+    async def end_data(self, tail=b".\r\n"):
+        """Write tail (DataEncoder.finish() output, which ends with ".CRLF"), expect 250."""
+        t0 = self._now()
+        try:
+            await self._io("END", self._conn.write(tail))
+        except SMTPError as e:
+            self._record("END", t0, 0, e.text)
+            raise
+        return await self._command("END", None, (250,))
+
+    async def rset(self):
+        return await self._command("RSET", b"RSET", (250,))
+
+    async def quit(self):
+        """QUIT, best effort: never raises, skipped when the stream is already unusable."""
+        if self._broken:
+            return
+        try:
+            await self._command("QUIT", b"QUIT", None, min(self.timeout_s, _QUIT_TIMEOUT_S))
+        except Exception:  # a courtesy: any failure here changes nothing for the caller
+            pass
+        self._broken = True
+
+    async def close(self):
+        """Close the connection; never raises."""
+        self._broken = True
+        try:
+            await wait_for(self._conn.close(), _CLOSE_TIMEOUT_S)
+        except Exception:  # already closed or reset: nothing left to release
+            pass
+
+    async def abort(self):
+        """QUIT (when still possible) and close; for error paths."""
+        await self.quit()
+        await self.close()
+
+
+def _bytes(x):
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _trace(trace, clock, step, t0, text):
+    if trace is not None:
+        ms = clock.ticks_diff(clock.ticks_ms(), t0) if clock is not None else 0
+        trace.append((step, 0, text, ms))
+
+
+async def open_session(
+    net,
+    host,
+    port,
+    security,
+    tls,
+    domain,
+    user,
+    password,
+    sender,
+    recipients,
+    timeout_s,
+    trace=None,
+    clock=None,
+):
+    """Resolve, connect and walk the session up to an accepted DATA.
+
+    Returns (client, refused recipients); the caller streams the content with send() and
+    finishes with end_data() and quit(). security is "NONE" (plain, never upgraded even when
+    STARTTLS is offered), "STARTTLS" (required) or "TLS" (implicit TLS). tls is a TLSConfig,
+    or None for TLSConfig(host). On any failure the connection is closed and the error raised
+    is an SMTPError whose code is the #CME code.
+    """
+    if security not in SECURITY_MODES:
+        raise ValueError("security")
+    if security != "NONE" and tls is None:
+        tls = TLSConfig(host)
+    t0 = clock.ticks_ms() if clock is not None else 0
+    try:
+        addr = await wait_for(net.resolve(host), timeout_s)
+    except asyncio.TimeoutError:
+        _trace(trace, clock, "DNS", t0, "timeout")
+        raise SMTPError(DNS_FAILED, "DNS", 0, "timeout")
+    except NetError as e:
+        _trace(trace, clock, "DNS", t0, e.text)
+        raise SMTPError(e.code, "DNS", 0, e.text)
+    except (OSError, ValueError) as e:
+        _trace(trace, clock, "DNS", t0, str(e))
+        raise SMTPError(DNS_FAILED, "DNS", 0, str(e))
+    _trace(trace, clock, "DNS", t0, addr)
+
+    t0 = clock.ticks_ms() if clock is not None else 0
+    try:
+        conn = await wait_for(net.connect(addr, port, tls if security == "TLS" else None), timeout_s)
+    except asyncio.TimeoutError:
+        _trace(trace, clock, "CONNECT", t0, "timeout")
+        raise SMTPError(SMTP_NO_ANSWER, "CONNECT", 0, "timeout")
+    except NetError as e:
+        _trace(trace, clock, "CONNECT", t0, e.text)
+        raise SMTPError(e.code, "CONNECT", 0, e.text)
+    except OSError as e:
+        _trace(trace, clock, "CONNECT", t0, str(e))
+        raise SMTPError(SMTP_CONNECT, "CONNECT", 0, str(e))
+    _trace(trace, clock, "CONNECT", t0, "")
+
+    client = SMTPClient(conn, timeout_s, trace, clock)
+    try:
+        await client.greet()
+        await client.ehlo(domain)
+        if security == "STARTTLS":
+            await client.starttls(tls)
+        if user:
+            await client.login(user, password)
+        await client.mail_from(sender)
+        refused = await client.rcpt_all(recipients)
+        await client.data()
+    except Exception:
+        await client.abort()
+        raise
+    except BaseException:  # cancelled: release the socket without another round trip
+        await client.close()
+        raise
+    return client, refused
