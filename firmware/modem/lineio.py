@@ -78,7 +78,7 @@ class LineReader:
         return n, None
 
     def _add(self, seg, echo):
-        if min(seg) < 32 or _DEL in seg:
+        if _BS in seg or _DEL in seg:
             seg = self._edit(seg, echo)
         elif echo is not None:
             echo.append(seg)
@@ -86,12 +86,14 @@ class LineReader:
             return
         if len(self.buf) + len(seg) > self.cap:
             self.overflow = True
-            self.buf = self.buf[:1]  # keep the first byte: '#' decides ERROR vs #CME ERROR
+            # keep the first byte: '#' decides #CME ERROR: 34881 vs ERROR
+            self.buf = bytearray((self.buf or seg)[:1])
         else:
             self.buf.extend(seg)
 
     def _edit(self, seg, echo):
-        # Rare path (typing at a terminal): apply backspaces, drop other control bytes.
+        # Rare path (typing at a terminal): apply backspaces. Other control bytes stay in the
+        # line, so that a value holding one is refused rather than silently changed.
         keep = bytearray()
         for c in seg:  # command-line bytes only, never a data path
             if c == _BS or c == _DEL:
@@ -103,7 +105,7 @@ class LineReader:
                     self.buf = self.buf[:-1]
                     if echo is not None:
                         echo.append(_RUBOUT)
-            elif c >= 32:
+            else:
                 keep.append(c)
                 if echo is not None:
                     echo.append(bytes((c,)))

@@ -94,12 +94,12 @@ class Modem:
         self.save("gsm", dict(self.gsm))
 
     def factory_reset(self):
+        """Every stored setting back to its default; the running E/V/Q profile is kept."""
+        profile = self.profile
         self.saved = {}
-        try:
-            self.board.store.save({})
-        except OSError:
-            raise ATError(EEPROM_WRITE)
+        self.save("gsm", {"WOPEN": self.gsm["WOPEN"]})
         self.load()
+        self.profile = profile
 
     def value(self, name):
         return self.values[name]

@@ -1,0 +1,39 @@
+# Thin wrappers over tools/*.py; every target also works without make (see README.md).
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STATE ?= state
+RUNTIME ?= cpython
+SIM_ARGS ?=
+
+.PHONY: run test lint docs bench mpy clean
+
+$(STAMP): requirements.txt
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VPY) tools/sim.py --state $(STATE) $(SIM_ARGS)
+
+test: $(STAMP)
+	$(VPY) tools/run_tests.py
+
+lint: $(STAMP)
+	$(VPY) -m ruff check firmware boards host_tests tools
+	$(VPY) -m ruff format --check firmware boards host_tests tools
+
+docs: $(STAMP)
+	$(VPY) tools/gen_docs.py
+
+bench: $(STAMP)
+	$(VPY) tools/bench.py
+
+mpy: $(STAMP)
+	$(VPY) tools/build_mpy.py
+
+clean:
+	rm -rf build .pytest_cache
