@@ -12,11 +12,10 @@ _CLOSE_WAIT_S = 5
 def make_context(tls):
     """An SSLContext for a TLSConfig: CERT_REQUIRED and hostname check unless verify is False."""
     try:
-        ctx = ssl.create_default_context(cafile=tls.cafile) if tls.cafile else None
-        if ctx is None:
-            ctx = ssl.create_default_context()
+        # No cafile: the system's default CAs (create_default_context loads them).
+        ctx = ssl.create_default_context(cafile=tls.cafile or None)
     except (OSError, ValueError) as e:  # missing or unreadable cafile, not PEM
-        raise NetError(SMTP_TLS, "cafile: %s" % e)
+        raise NetError(SMTP_TLS, "cafile: %s" % e) from e
     if not tls.verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -34,14 +33,14 @@ class HostConn:
         try:
             return await self._r.read(n)
         except OSError as e:  # reset, or a TLS record error: the session is gone
-            raise NetError(SMTP_LOST, str(e) or e.__class__.__name__)
+            raise NetError(SMTP_LOST, str(e) or e.__class__.__name__) from e
 
     async def write(self, data):
         try:
             self._w.write(data)
             await self._w.drain()
         except OSError as e:
-            raise NetError(SMTP_LOST, str(e) or e.__class__.__name__)
+            raise NetError(SMTP_LOST, str(e) or e.__class__.__name__) from e
 
     async def starttls(self, tls):
         """Upgrade in place; on any failure the connection is dropped (its state is unknown)."""
@@ -54,7 +53,7 @@ class HostConn:
             raise
         except (OSError, ValueError) as e:  # SSLError and certificate errors are OSError
             self._w.transport.abort()
-            raise NetError(SMTP_TLS, str(e) or e.__class__.__name__)
+            raise NetError(SMTP_TLS, str(e) or e.__class__.__name__) from e
         except BaseException:  # cancelled by the caller's timeout: do not leak the socket
             self._w.transport.abort()
             raise
@@ -75,7 +74,7 @@ class HostNet:
         try:
             infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError, ValueError) as e:  # gaierror is an OSError
-            raise NetError(DNS_FAILED, str(e))
+            raise NetError(DNS_FAILED, str(e)) from e
         if not infos:
             raise NetError(DNS_FAILED, "no address")
         # IPv4 first: the boards this stands in for only speak IPv4.
@@ -91,7 +90,7 @@ class HostNet:
         try:
             reader, writer = await asyncio.open_connection(addr, port)
         except OSError as e:  # refused, unreachable, no route
-            raise NetError(SMTP_CONNECT, str(e) or e.__class__.__name__)
+            raise NetError(SMTP_CONNECT, str(e) or e.__class__.__name__) from e
         conn = HostConn(reader, writer)
         if tls is not None:
             await conn.starttls(tls)

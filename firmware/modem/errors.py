@@ -37,7 +37,7 @@ class ATError(Exception):
     """A command failed; code None means plain ERROR, else '#CME ERROR: <code>'."""
 
     def __init__(self, code=None, plus=False):
-        Exception.__init__(self, code)
+        super().__init__(code)
         self.code = code
         self.plus = plus  # True: GSM-level '+CME ERROR' (shown only with AT+CMEE>=1)
 
@@ -46,7 +46,7 @@ class NetError(Exception):
     """A network step failed; code is the #CME ERROR code to report."""
 
     def __init__(self, code, text=""):
-        Exception.__init__(self, code, text)
+        super().__init__(code, text)
         self.code = code
         self.text = text
 
@@ -55,6 +55,6 @@ class SMTPError(NetError):
     """The SMTP server refused a step (reply is the server's code, 0 when none)."""
 
     def __init__(self, code, step, reply=0, text=""):
-        NetError.__init__(self, code, text)
+        super().__init__(code, text)
         self.step = step
         self.reply = reply

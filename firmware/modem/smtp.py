@@ -290,7 +290,7 @@ class SMTPClient:
         except SMTPError as e:
             self._broken = True
             self._record(step, t0, 0, e.text)
-            raise SMTPError(SMTP_TLS if e.code == SMTP_LOST else e.code, step, 0, e.text)
+            raise SMTPError(SMTP_TLS if e.code == SMTP_LOST else e.code, step, 0, e.text) from None
         self.ext = {}
         self.auth = []
         return await self.ehlo(self._domain)
@@ -383,8 +383,10 @@ class SMTPClient:
         """QUIT, best effort: never raises, skipped when the stream is already unusable."""
         if self._broken:
             return
+        t = self.timeout_s
+        t = _QUIT_TIMEOUT_S if t is None or t > _QUIT_TIMEOUT_S else t
         try:
-            await self._command("QUIT", b"QUIT", None, min(self.timeout_s, _QUIT_TIMEOUT_S))
+            await self._command("QUIT", b"QUIT", None, t)
         except Exception:  # a courtesy: any failure here changes nothing for the caller
             pass
         self._broken = True
@@ -445,27 +447,29 @@ async def open_session(
         addr = await wait_for(net.resolve(host), timeout_s)
     except asyncio.TimeoutError:
         _trace(trace, clock, "DNS", t0, "timeout")
-        raise SMTPError(DNS_FAILED, "DNS", 0, "timeout")
+        raise SMTPError(DNS_FAILED, "DNS", 0, "timeout") from None
     except NetError as e:
         _trace(trace, clock, "DNS", t0, e.text)
-        raise SMTPError(e.code, "DNS", 0, e.text)
+        raise SMTPError(e.code, "DNS", 0, e.text) from None
     except (OSError, ValueError) as e:
         _trace(trace, clock, "DNS", t0, str(e))
-        raise SMTPError(DNS_FAILED, "DNS", 0, str(e))
+        raise SMTPError(DNS_FAILED, "DNS", 0, str(e)) from None
     _trace(trace, clock, "DNS", t0, addr)
 
     t0 = clock.ticks_ms() if clock is not None else 0
     try:
-        conn = await wait_for(net.connect(addr, port, tls if security == "TLS" else None), timeout_s)
+        conn = await wait_for(
+            net.connect(addr, port, tls if security == "TLS" else None), timeout_s
+        )
     except asyncio.TimeoutError:
         _trace(trace, clock, "CONNECT", t0, "timeout")
-        raise SMTPError(SMTP_NO_ANSWER, "CONNECT", 0, "timeout")
+        raise SMTPError(SMTP_NO_ANSWER, "CONNECT", 0, "timeout") from None
     except NetError as e:
         _trace(trace, clock, "CONNECT", t0, e.text)
-        raise SMTPError(e.code, "CONNECT", 0, e.text)
+        raise SMTPError(e.code, "CONNECT", 0, e.text) from None
     except OSError as e:
         _trace(trace, clock, "CONNECT", t0, str(e))
-        raise SMTPError(SMTP_CONNECT, "CONNECT", 0, str(e))
+        raise SMTPError(SMTP_CONNECT, "CONNECT", 0, str(e)) from None
     _trace(trace, clock, "CONNECT", t0, "")
 
     client = SMTPClient(conn, timeout_s, trace, clock)
