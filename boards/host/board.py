@@ -7,6 +7,7 @@ import time
 
 from modem.errors import NetError, NOT_ATTACHED
 from modem.store import FileStore, MemoryStore
+from net import HostNet
 
 
 class HostClock:
@@ -25,10 +26,11 @@ class HostClock:
         return (a + delta) & (self.PERIOD - 1)
 
 
-class HostLink:
+class HostLink(HostNet):
     """The IP session in the simulator: the PC's own network stands in for GPRS."""
 
     def __init__(self, board):
+        super().__init__()
         self.board = board
         self.up_now = False
 
@@ -67,6 +69,20 @@ class HostBoard:
         self._log = log
         self._uid = uid
         self.serial = None
+        self.state_dir = state_dir
+        self.ca_path = None  # a CA file given by the tests or the simulator's --cafile
+
+    def utc(self):
+        t = time.gmtime()
+        return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, t.tm_wday)
+
+    def cafile(self):
+        """The CA certificate file installed with AT#CACERT, else ca_path, else None."""
+        if self.state_dir:
+            p = os.path.join(self.state_dir, "ca.pem")
+            if os.path.exists(p):
+                return p
+        return self.ca_path
 
     def log(self, msg):
         if self._log:

@@ -4,9 +4,9 @@ from .compat import asyncio, const, wait_for
 from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
 from .lineio import LineReader
 from . import params
-from . import basic, atcmds, session
+from . import basic, atcmds, session, mail
 
-_SERVICES = (basic, atcmds, session)
+_SERVICES = (basic, atcmds, session, mail)
 
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
 
