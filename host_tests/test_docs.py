@@ -1,0 +1,32 @@
+"""docs/commands.md is generated from the command table and must match it."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_command_reference_is_current():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_docs.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_error_code_is_documented():
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import gen_docs
+    from modem import errors
+
+    documented = {name for name, _ in gen_docs.ERRORS}
+    defined = {n for n in dir(errors) if n.isupper() and isinstance(getattr(errors, n), int)}
+    assert defined == documented
+
+
+def test_every_command_is_in_the_reference():
+    from board import HostBoard
+    from modem.modem import Modem
+
+    text = open(os.path.join(ROOT, "docs", "commands.md")).read()
+    for name in Modem(HostBoard()).commands:
+        assert "### AT" + name + "\n" in text or "### AT" + name + " " in text, name
