@@ -11,10 +11,30 @@ CORE = os.path.join(ROOT, "firmware", "modem")
 FIRMWARE = os.path.join(ROOT, "firmware")
 
 # Modules the core may import: present on MicroPython ports and on CPython alike.
-ALLOWED = {"micropython", "asyncio", "uasyncio", "json", "os", "hashlib", "binascii", "gc",
-           "struct", "errno", "sys"}
-BANNED_ATTRS = {"removeprefix", "removesuffix", "format_map", "isprintable", "isalnum",
-                "monotonic", "sleep", "sleep_ms", "sleep_us"}
+ALLOWED = {
+    "micropython",
+    "asyncio",
+    "uasyncio",
+    "json",
+    "os",
+    "hashlib",
+    "binascii",
+    "gc",
+    "struct",
+    "errno",
+    "sys",
+}
+BANNED_ATTRS = {
+    "removeprefix",
+    "removesuffix",
+    "format_map",
+    "isprintable",
+    "isalnum",
+    "monotonic",
+    "sleep",
+    "sleep_ms",
+    "sleep_us",
+}
 
 
 def core_files():
@@ -69,8 +89,9 @@ def test_every_firmware_file_compiles_with_mpy_cross(tmp_path):
         for f in files:
             if f.endswith(".py"):
                 src = os.path.join(dirpath, f)
-                r = subprocess.run([exe, "-o", str(tmp_path / "x.mpy"), src],
-                                   capture_output=True, text=True)
+                r = subprocess.run(
+                    [exe, "-o", str(tmp_path / "x.mpy"), src], capture_output=True, text=True
+                )
                 if r.returncode:
                     failures.append(r.stderr.strip())
     assert not failures, failures

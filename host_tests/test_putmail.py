@@ -186,8 +186,14 @@ def test_non_ascii_subject_and_name_are_encoded():
         rec = Recorder()
         async with smtp_server(rec) as port:
             async with Session() as s:
-                await setup(s, port, ['AT#SUBJ1="Überhitzung Kühlraum"'.encode(),
-                                      'AT#SENDERNAME="Station Zürich"'.encode()])
+                await setup(
+                    s,
+                    port,
+                    [
+                        'AT#SUBJ1="Überhitzung Kühlraum"'.encode(),
+                        'AT#SENDERNAME="Station Zürich"'.encode(),
+                    ],
+                )
                 await putmail(s, b"hot", END)
         content = rec.messages[0][3]
         assert max(content) < 128  # headers are 7-bit
@@ -244,8 +250,12 @@ def test_host_header_without_blank_line():
         async with smtp_server(rec) as port:
             async with Session() as s:
                 await setup(s, port)
-                await putmail(s, b"Content-Type: text/plain; charset=us-ascii\r\n"
-                                 b"X-Device: 42\r\nbody starts here\r\n", END)
+                await putmail(
+                    s,
+                    b"Content-Type: text/plain; charset=us-ascii\r\n"
+                    b"X-Device: 42\r\nbody starts here\r\n",
+                    END,
+                )
         msg = parse(rec.messages[0][3])
         assert msg["X-Device"] == "42"
         assert msg.get_payload() == "body starts here\r\n\r\n"
@@ -305,8 +315,12 @@ def test_greeting_421_and_silent_server():
 
 def test_recipient_refusals():
     async def go():
-        rec = Recorder(refuse={"bad@example.com": "550 5.1.1 no such user",
-                               "full@example.com": "452 4.2.2 mailbox full"})
+        rec = Recorder(
+            refuse={
+                "bad@example.com": "550 5.1.1 no such user",
+                "full@example.com": "452 4.2.2 mailbox full",
+            }
+        )
         async with smtp_server(rec) as port:
             async with Session() as s:
                 await setup(s, port, [b'AT#REC1="ops@example.com,bad@example.com"'])
@@ -327,8 +341,11 @@ def test_auth_and_wrong_password():
         rec = Recorder()
         async with smtp_server(rec, authenticator=auth) as port:
             async with Session() as s:
-                await setup(s, port, [b'AT#SMTPUN="%s"' % USER.encode(),
-                                      b'AT#SMTPPW="%s"' % PASSWORD.encode()])
+                await setup(
+                    s,
+                    port,
+                    [b'AT#SMTPUN="%s"' % USER.encode(), b'AT#SMTPPW="%s"' % PASSWORD.encode()],
+                )
                 await putmail(s, b"with auth", END)
                 await s.cmd(b'AT#SMTPPW="wrong"\r')
                 assert await s.cmd(b"AT#PUTMAIL\r") == cme(37974)
@@ -402,8 +419,11 @@ def test_sendmail_predefined():
         rec = Recorder()
         async with smtp_server(rec) as port:
             async with Session() as s:
-                await setup(s, port, [b'AT#REC2="two@example.com"', b'AT#SUBJ2="Two"',
-                                      b'AT#BODY2="Door open"'])
+                await setup(
+                    s,
+                    port,
+                    [b'AT#REC2="two@example.com"', b'AT#SUBJ2="Two"', b'AT#BODY2="Door open"'],
+                )
                 assert await s.cmd(b"AT#SENDMAIL2\r") == OK
                 assert await s.cmd(b"AT#SENDMAIL=1\r") == OK
                 assert await s.cmd(b"AT#SENDMAIL=4\r") == cme(34882)

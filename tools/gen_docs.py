@@ -4,10 +4,15 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "host")]
+sys.path[:0] = [
+    os.path.join(ROOT, "firmware"),
+    os.path.join(ROOT, "boards", "host"),
+    os.path.dirname(os.path.abspath(__file__)),
+]
 
 from board import HostBoard  # noqa: E402
 from modem import errors, modem, params  # noqa: E402
+import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
 
@@ -89,15 +94,19 @@ def param_section(p):
     syntax = "`AT#%s=<value>`" % name
     if prof:
         syntax = "`AT#%s=<id>,<value>` or `AT#%s=<value>` (profile 1)" % (name, name)
-    read = '`AT#%s?` -> `#%s: %s`' % (name, name, "<id>,<value>` per profile" if prof else "<value>`")
+    read = "`AT#%s?` -> `#%s: %s`" % (
+        name,
+        name,
+        "<id>,<value>` per profile" if prof else "<value>`",
+    )
     read = read.replace("``", "`")
     lines = [
         "### AT#%s%s" % (name, ext),
         "",
-        "%s. Set %s; read %s; shown by %s and #VALL." % (p[7][0].upper() + p[7][1:], syntax,
-                                                       read, ", ".join("#" + g for g in groups)),
+        "%s. Set %s; read %s; shown by %s and #VALL."
+        % (_cap(cmddocs.PARAMS[name]), syntax, read, ", ".join("#" + g for g in groups)),
         "",
-        "- Value: %s%s." % (params.describe(p), "; secret" if p[5] & params.SECRET else ""),
+        "- Value: %s%s." % (describe(p), "; secret" if p[5] & params.SECRET else ""),
         "- Default: %s." % default,
         "- Errors: 34882 bad value, 34819 syntax, 37123 service running, 34824 store failed.",
         "",
@@ -105,12 +114,33 @@ def param_section(p):
     return lines
 
 
+def describe(p):
+    """Type and range in words."""
+    kind = p[1]
+    if kind == params.STR:
+        return "string, at most %d characters" % p[2]
+    if kind == params.INT:
+        s = "integer %d to %d" % (p[2], p[3])
+        return s + (", multiple of 20" if p[0] in params._STEP20 else "")
+    if kind == params.IP:
+        return "IPv4 address, dotted decimal"
+    return "one of " + ", ".join(p[2])
+
+
+def _cap(text):
+    return text[0].upper() + text[1:]
+
+
+FORMS = {"x": "exec", "s": "set", "r": "read", "t": "test"}
+
+
 def command_section(name, entry):
-    syntax, responses, errs, text = entry[2]
+    syntax, responses, errs, text = cmddocs.COMMANDS[name]
     lines = ["### AT%s" % name, ""]
     if text:
         lines += [text, ""]
-    lines.append("- Syntax: `%s`; forms: %s." % (syntax, ", ".join(entry[1])))
+    forms = ", ".join(FORMS[f] for f in entry[1])
+    lines.append("- Syntax: `%s`; forms: %s." % (syntax, forms))
     if responses:
         lines.append("- Responses: %s." % responses)
     if errs:
@@ -121,7 +151,7 @@ def command_section(name, entry):
 
 def generate():
     m = modem.Modem(HostBoard())
-    secrets = ", ".join(p[0] for p in params.TABLE if p[5] & params.SECRET)
+    secrets = ", ".join(p[0] for p in params.table() if p[5] & params.SECRET)
     out = [HEAD % {"cap": modem.LINE_CAP, "secrets": secrets, "mask": params.MASK}]
     out.append("## Error codes\n")
     out.append("| code | name | meaning |")
@@ -130,12 +160,12 @@ def generate():
         out.append("| %d | %s | %s |" % (getattr(errors, name), name, meaning))
     out.append("")
     out.append("## Parameters (AT#)\n")
-    for p in params.TABLE:
+    for p in params.table():
         out.extend(param_section(p))
     out.append("## Action and display commands (AT#)\n")
     for name in sorted(m.commands):
         entry = m.commands[name]
-        if name.startswith("#") and entry[2][0] != "param":
+        if name.startswith("#") and params.get(name[1:]) is None:
             out.extend(command_section(name, entry))
     out.append("## GSM-level commands (AT+ and basic)\n")
     for name in sorted(m.commands):

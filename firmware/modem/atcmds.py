@@ -23,9 +23,13 @@ def _lines_of(m, p, with_id):
     return ["#%s: %s" % (name, params.show(p, m.values[name]))]
 
 
+def _name(p):
+    return p[0]
+
+
 def group_lines(m, group, profile=None):
     out = []
-    for p in sorted((p for p in params.TABLE if p[6] == group), key=lambda p: p[0]):
+    for p in sorted((p for p in params.table() if p[6] == group), key=_name):
         out.extend(_lines_of(m, p, profile))
     return out
 
@@ -36,29 +40,27 @@ def check_idle(m):
         raise ATError(SERVICE_RUNNING)
 
 
-def _param_handler(p):
-    async def h(m, form, args):
-        if form in ("read", "exec"):
-            return _lines_of(m, p, None)
-        if form == "test":
-            return []
-        check_idle(m)
-        if p[5] & params.PROFILE:
-            parts = params.split_args(args)
-            if len(parts) == 1:
-                pid, raw = 1, parts[0]  # rev B syntax: no profile id means profile 1
-            elif len(parts) == 2:
-                pid, raw = params.parse_int(parts[0]), parts[1]
-                if pid not in params.PROFILES:
-                    raise ATError(BAD_VALUE)
-            else:
-                raise ATError(SYNTAX)
-            m.set_value("%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
-        else:
-            m.set_value(p[0], params.validate(p, params.unquote(args)))
+async def _param(m, p, form, args):
+    """Set, read or test one parameter of params.table()."""
+    if form in ("read", "exec"):
+        return _lines_of(m, p, None)
+    if form == "test":
         return []
-
-    return h
+    check_idle(m)
+    if p[5] & params.PROFILE:
+        parts = params.split_args(args)
+        if len(parts) == 1:
+            pid, raw = 1, parts[0]  # rev B syntax: no profile id means profile 1
+        elif len(parts) == 2:
+            pid, raw = params.parse_int(parts[0]), parts[1]
+            if pid not in params.PROFILES:
+                raise ATError(BAD_VALUE)
+        else:
+            raise ATError(SYNTAX)
+        m.set_value("%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
+    else:
+        m.set_value(p[0], params.validate(p, params.unquote(args)))
+    return []
 
 
 def _display_handler(groups):
@@ -142,7 +144,7 @@ def _rec_add(i):
         try:
             text = data.decode()
         except UnicodeError:
-            raise ATError(BAD_VALUE)
+            raise ATError(BAD_VALUE) from None
         addrs = []
         for line in _split_lines(text):
             for a in line.split(","):
@@ -153,7 +155,7 @@ def _rec_add(i):
         for a in addrs:
             if len(a) > _ADDR_LEN:
                 raise ATError(BAD_VALUE)
-            params.validate(params.BY_NAME["REC%d" % i], a)
+            params.validate(params.get("REC%d" % i), a)
         # Entered addresses replace all earlier ones [READ p18]; stored comma separated.
         m.set_value("REC%d" % i, ",".join(addrs))
         return []
@@ -163,12 +165,11 @@ def _rec_add(i):
 
 def _body(i):
     name = "BODY%d" % i
-    p = params.BY_NAME[name]
-    plain = _param_handler(p)
+    p = params.get(name)
 
     async def h(m, form, args):
         if form != "exec":
-            return await plain(m, form, args)
+            return await _param(m, p, form, args)
         check_idle(m)
         got = await read_block(m)
         if got is None:
@@ -177,7 +178,7 @@ def _body(i):
         try:
             text = data.decode()
         except UnicodeError:
-            raise ATError(BAD_VALUE)
+            raise ATError(BAD_VALUE) from None
         # Line ends are kept as CRLF; other control bytes and NUL are refused.
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for line in lines:
@@ -193,57 +194,12 @@ def _body(i):
 
 
 def register(m):
-    for p in params.TABLE:
-        if p[0].startswith("BODY"):
-            continue
-        kind = params.describe(p)
-        m.add(
-            "#" + p[0],
-            _param_handler(p),
-            ("set", "read", "test", "exec"),
-            ("param", p, kind),
-        )
+    m.param = _param  # every parameter of params.table() without a command of its own
     for i in (1, 2, 3):
-        m.add(
-            "#BODY%d" % i,
-            _body(i),
-            ("set", "read", "test", "exec"),
-            ("param", params.BY_NAME["BODY%d" % i], params.describe(params.BY_NAME["BODY1"])),
-        )
-        m.add(
-            "#REC%dADD" % i,
-            _rec_add(i),
-            ("exec",),
-            (
-                "AT#REC%dADD, then one address per line, then Ctrl-Z (0x1A)" % i,
-                "OK after Ctrl-Z; ESC (0x1B) cancels with OK and no change",
-                "34882 an address over 120 characters or with control bytes; 37123; 37980",
-                "Replaces every REC%d address; the 11th and later addresses are ignored." % i,
-            ),
-        )
+        m.add("#BODY%d" % i, _body(i), "srtx")
+        m.add("#REC%dADD" % i, _rec_add(i), "x")
     for name, groups in params.GROUPS:
-        forms = ("exec", "set") if groups == ("TCP",) else ("exec",)
-        m.add(
-            "#" + name,
-            _display_handler(groups),
-            forms,
-            (
-                "AT#%s" % name + ("[=<id>]" if groups == ("TCP",) else ""),
-                "one #NAME: value line per parameter of group %s, then OK" % groups[0],
-                "",
-                "Display; passwords show as %s when set." % params.MASK,
-            ),
-        )
-    m.add("#VMAIL", _vmail, ("exec",), ("AT#VMAIL", "VMAIL1..3 lines", "", "Display."))
-    m.add(
-        "#VALL",
-        _vall,
-        ("exec",),
-        ("AT#VALL", "version line, then every group, blocks split by an empty line", "", ""),
-    )
-    m.add(
-        "#VVERSION",
-        _vversion,
-        ("exec",),
-        ("AT#VVERSION", '#VERSION: "<name> <build date>"', "", "Firmware version."),
-    )
+        m.add("#" + name, _display_handler(groups), "xs" if groups == ("TCP",) else "x")
+    m.add("#VMAIL", _vmail, "x")
+    m.add("#VALL", _vall, "x")
+    m.add("#VVERSION", _vversion, "x")

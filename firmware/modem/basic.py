@@ -1,4 +1,4 @@
-"""V.250 basic commands and the GSM-level AT+ commands hosts send first (spec §1.2, legacy-hosts)."""
+"""V.250 basic commands and the GSM-level AT+ commands hosts send first (legacy-hosts.md)."""
 
 import hashlib
 
@@ -376,26 +376,25 @@ async def _cnum(m, form, args):
 
 def register(m):
     m.basic = BASIC
-    ex = ("exec", "test")
     for names, fn in (
         (("+CGMI", "+GMI"), lambda m: version.MANUFACTURER),
         (("+CGMM", "+GMM"), lambda m: version.MODEL),
         (("+CGMR", "+GMR"), lambda m: version.REVISION),
         (("+CGSN", "+GSN"), lambda m: imei(m.board.uid())),
     ):
+        h = _ident(fn)
         for n in names:
-            m.add(n, _ident(fn), ex, ("AT" + n, "identity line", "", "identification"))
-    rst = ("read", "set", "test")
-    m.add("+CFUN", _cfun, rst, ("AT+CFUN=<0|1>", "OK", "", "1 restarts the modem"))
-    m.add("+WIND", _setting("WIND", 0, 4095, "+WIND"), rst, ("AT+WIND=<mask>", "", "", ""))
-    m.add("+WOPEN", _wopen, rst, ("AT+WOPEN=<0|1|3>", "", "", ""))
-    m.add("+CMEE", _cmee, rst, ("AT+CMEE=<0|1|2>", "", "", ""))
-    m.add("+CPIN", _cpin, rst, ("AT+CPIN?", "+CPIN: READY", "", ""))
-    m.add("+CSQ", _csq, ex, ("AT+CSQ", "+CSQ: <rssi>,99", "", ""))
-    m.add("+CREG", _creg("CREG", "+CREG"), rst, ("AT+CREG=<n>", "+CREG: <n>,<stat>", "", ""))
-    m.add("+CGREG", _creg("CGREG", "+CGREG"), rst, ("AT+CGREG=<n>", "", "", ""))
-    m.add("+CGATT", _cgatt, rst, ("AT+CGATT=<0|1>", "OK then +CGREG", "", ""))
-    m.add("+CGDCONT", _cgdcont, rst, ('AT+CGDCONT=<cid>,"IP","<apn>"', "", "", ""))
-    m.add("+IPR", _ipr, rst, ("AT+IPR=<rate>", "", "", ""))
-    m.add("+IFC", _ifc, rst, ("AT+IFC=<dce>,<dte>", "", "", ""))
-    m.add("+CNUM", _cnum, ex, ("AT+CNUM", "OK", "", ""))
+            m.add(n, h, "xt")
+    m.add("+CFUN", _cfun, "srt")
+    m.add("+WIND", _setting("WIND", 0, 4095, "+WIND"), "srt")
+    m.add("+WOPEN", _wopen, "srt")
+    m.add("+CMEE", _cmee, "srt")
+    m.add("+CPIN", _cpin, "srt")
+    m.add("+CSQ", _csq, "xt")
+    m.add("+CREG", _creg("CREG", "+CREG"), "srt")
+    m.add("+CGREG", _creg("CGREG", "+CGREG"), "srt")
+    m.add("+CGATT", _cgatt, "srt")
+    m.add("+CGDCONT", _cgdcont, "srt")
+    m.add("+IPR", _ipr, "srt")
+    m.add("+IFC", _ifc, "srt")
+    m.add("+CNUM", _cnum, "xt")

@@ -14,11 +14,32 @@ _PENDING_CAP = const(2048)  # a longer line is encoded in soft-broken pieces as 
 # Header fields a host may put first (RFC 5322 3.6, RFC 2045, RFC 2183 and common X- fields).
 # Only these (and X-*) start a header block, so "Alarm: zone 3" stays body text.
 KNOWN = (
-    b"mime-version", b"content-type", b"content-transfer-encoding", b"content-disposition",
-    b"content-id", b"content-description", b"content-language", b"subject", b"from", b"to",
-    b"cc", b"bcc", b"reply-to", b"sender", b"date", b"message-id", b"in-reply-to",
-    b"references", b"importance", b"priority", b"sensitivity", b"keywords", b"comments",
-    b"organization", b"return-receipt-to", b"disposition-notification-to",
+    b"mime-version",
+    b"content-type",
+    b"content-transfer-encoding",
+    b"content-disposition",
+    b"content-id",
+    b"content-description",
+    b"content-language",
+    b"subject",
+    b"from",
+    b"to",
+    b"cc",
+    b"bcc",
+    b"reply-to",
+    b"sender",
+    b"date",
+    b"message-id",
+    b"in-reply-to",
+    b"references",
+    b"importance",
+    b"priority",
+    b"sensitivity",
+    b"keywords",
+    b"comments",
+    b"organization",
+    b"return-receipt-to",
+    b"disposition-notification-to",
 )
 
 

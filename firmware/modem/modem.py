@@ -81,7 +81,7 @@ class Modem:
         try:
             self.board.store.save(self.saved)
         except OSError:
-            raise ATError(EEPROM_WRITE)
+            raise ATError(EEPROM_WRITE) from None
 
     def set_value(self, key, value):
         at = dict(self.saved.get("at", {}))
@@ -176,7 +176,7 @@ class Modem:
         try:
             return await wait_for(self.port.read(), timeout_s)
         except asyncio.TimeoutError:
-            raise ATError(SERIAL_TIMEOUT)
+            raise ATError(SERIAL_TIMEOUT) from None
 
     def unread(self, data):
         if data:
@@ -313,20 +313,26 @@ class Modem:
         else:
             raise ATError(SYNTAX if hashcmd else None)
         entry = self.commands.get(name)
-        if entry is None:
+        p = params.get(name[1:]) if hashcmd and entry is None else None
+        if entry is None and p is None:
             raise ATError(UNKNOWN_COMMAND if hashcmd else None)
-        handler, forms = entry[0], entry[1]
-        if form not in forms:
+        if entry is not None and _LETTER[form] not in entry[1]:
             raise ATError(SYNTAX if hashcmd else None)
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
-        lines = await handler(self, form, args)
+        if p is not None:
+            lines = await self.param(self, p, form, args)
+        else:
+            lines = await entry[0](self, form, args)
         return lines or []
 
-    def add(self, name, handler, forms, doc):
-        """Register an extended command (+X or #X). doc: (syntax, responses, errors, text)."""
-        self.commands[name] = (handler, forms, doc)
+    def add(self, name, handler, forms):
+        """Register an extended command (+X or #X); forms: letters of exec, set, read, test."""
+        self.commands[name] = (handler, forms)
+
+
+_LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
 
 def _split_semicolons(text):

@@ -15,97 +15,87 @@ EXT = const(4)  # our extension, not in S000333D
 PROFILES = (1, 2)
 MASK = '"********"'  # what a display shows for a password that is set
 
-# (name, type, a, b, default, flags, group, source/notes)
-# a/b: STR (maxlen, None); INT (min, max) with optional step in notes via _STEPS; CHOICE (values,)
-TABLE = (
-    # ch.2 Dialing / GSM data (#VPHY) [READ p13, p39]
-    ("ANSWERMODE", INT, 0, 3, 0, 0, "PHY", "0 host answers, 1 auto, 2 static, 3 dynamic callback"),
-    ("CALLBACKTIMER", INT, 2, 255, 2, 0, "PHY", "seconds before a call-back"),
-    ("CALLSCREENNUM", STR, 64, None, "0", 0, "PHY", "number allowed to call in"),
-    ("DIALN1", STR, 64, None, "", 0, "PHY", "primary ISP number"),
-    ("DIALN2", STR, 64, None, "", 0, "PHY", "secondary ISP number"),
-    ("DIALSELECT", INT, 1, 2, 1, 0, "PHY", "which DIALNi to dial"),
-    ("GPRSMODE", INT, 0, 1, 1, 0, "PHY", "0 GSM data call, 1 GPRS"),
-    ("PHYTIMEOUT", INT, 1, 255, 15, 0, "PHY", "link inactivity timeout, minutes"),
-    ("REDIALCOUNT", INT, 0, 255, 5, 0, "PHY", "redial attempts"),
-    ("REDIALDELAY", INT, 0, 255, 5, 0, "PHY", "seconds between redials"),
-    # ch.2 PPP (#VPPP) [READ B p9, p13]
-    ("ISPUN", STR, 64, None, "", 0, "PPP", "ISP user name"),
-    ("ISPPW", STR, 64, None, "", SECRET, "PPP", "ISP password"),
-    ("PPPMODE", CHOICE, ("1", "2", "3", "4", "9"), None, 1, 0, "PPP", "1 standard PPP"),
-    ("PPPMYIP", IP, None, None, "0.0.0.0", 0, "PPP", "local IP in PPP server mode"),
-    ("PPPPEERIP", IP, None, None, "0.0.0.0", 0, "PPP", "peer IP in PPP server mode"),
-    ("PPPSERVUN", STR, 64, None, "", 0, "PPP", "user expected from a PPP client"),
-    ("PPPSERVPW", STR, 64, None, "", SECRET, "PPP", "password expected from a PPP client"),
-    # ch.2 GPRS (#VGPRS)
-    ("APNSERV", STR, 120, None, "", 0, "GPRS", "access point name"),
-    ("APNUN", STR, 64, None, "", 0, "GPRS", "APN user"),
-    ("APNPW", STR, 64, None, "", SECRET, "GPRS", "APN password"),
-    ("GPRSCID", INT, 1, 4, 1, 0, "GPRS", "PDP context id"),
-    # ch.3 DNS (#VDNS) [READ p21]
-    ("DNSSERV1", IP, None, None, "0.0.0.0", 0, "DNS", "primary DNS; 0.0.0.0 = from the network"),
-    ("DNSSERV2", IP, None, None, "0.0.0.0", 0, "DNS", "secondary DNS"),
-    # ch.3 SMTP (#VSMTP) [READ p17, p23]
-    ("DOMAIN", STR, 120, None, "", 0, "SMTP", "EHLO/HELO name"),
-    ("SENDERADDR", STR, 120, None, "", 0, "SMTP", "From: address and MAIL FROM"),
-    ("SENDERNAME", STR, 120, None, "", 0, "SMTP", "From: display name"),
-    ("SMTPAUTH", INT, 0, 1, 1, EXT, "SMTP", "1 AUTH when SMTPUN is set, 0 never"),
-    ("SMTPPORT", INT, 1, 65535, 25, 0, "SMTP", "server port"),
-    ("SMTPPW", STR, 64, None, "", SECRET, "SMTP", "AUTH password"),
-    ("SMTPSEC", INT, 0, 2, 0, EXT, "SMTP", "0 none, 1 STARTTLS, 2 implicit TLS"),
-    ("SMTPSERV", STR, 120, None, "", 0, "SMTP", "server name or address"),
-    ("SMTPTIMEOUT", INT, 1, 600, 180, EXT, "SMTP", "seconds to wait for any reply"),
-    ("SMTPUN", STR, 64, None, "", 0, "SMTP", "AUTH user; empty = no AUTH"),
-    ("SMTPVERIFY", INT, 0, 1, 1, EXT, "SMTP", "1 verify the certificate, 0 do not"),
-    ("DATATIMEOUT", INT, 1, 600, 50, EXT, "SMTP", "data-mode serial inactivity limit, s"),
-    # ch.3 POP3 (#VPOP3) [READ p19, p21]
-    ("POP3HEADERMODE", INT, 0, 1, 1, 0, "POP3", "1 header and body, 0 body only"),
-    ("POP3PORT", INT, 1, 65535, 110, 0, "POP3", "server port"),
-    ("POP3PW", STR, 64, None, "", SECRET, "POP3", "password"),
-    ("POP3SEC", INT, 0, 2, 0, EXT, "POP3", "0 none, 1 STLS, 2 implicit TLS"),
-    ("POP3SERV", STR, 120, None, "", 0, "POP3", "server name or address"),
-    ("POP3UN", STR, 64, None, "", 0, "POP3", "user"),
-    ("POP3VERIFY", INT, 0, 1, 1, EXT, "POP3", "1 verify the certificate, 0 do not"),
-    # ch.3 mail combinations (#VMAILi) [READ p17, p18]
-    ("REC1", STR, 400, None, "", 0, "MAIL1", "To: addresses, comma separated"),
-    ("CCREC1", STR, 120, None, "", 0, "MAIL1", "Cc: address"),
-    ("SUBJ1", STR, 120, None, "", 0, "MAIL1", "subject"),
-    ("BODY1", STR, 120, None, "", 0, "MAIL1", "predefined body (AT#BODY1 + Ctrl-Z)"),
-    ("REC2", STR, 400, None, "", 0, "MAIL2", "To: addresses, comma separated"),
-    ("CCREC2", STR, 120, None, "", 0, "MAIL2", "Cc: address"),
-    ("SUBJ2", STR, 120, None, "", 0, "MAIL2", "subject"),
-    ("BODY2", STR, 120, None, "", 0, "MAIL2", "predefined body"),
-    ("REC3", STR, 400, None, "", 0, "MAIL3", "To: addresses, comma separated"),
-    ("CCREC3", STR, 120, None, "", 0, "MAIL3", "Cc: address"),
-    ("SUBJ3", STR, 120, None, "", 0, "MAIL3", "subject"),
-    ("BODY3", STR, 120, None, "", 0, "MAIL3", "predefined body"),
-    # ch.4 FTP (#VFTP) [READ p28, p29, p73, p75]
-    ("FTPGETFILENAME", STR, 120, None, "", 0, "FTP", "file to download"),
-    ("FTPGETPATH", STR, 120, None, "", 0, "FTP", "download directory"),
-    ("FTPMODE", INT, 0, 1, 1, 0, "FTP", "0 active, 1 passive"),
-    ("FTPPORT", INT, 1, 65535, 21, 0, "FTP", "control port"),
-    ("FTPPUTFILENAME", STR, 120, None, "", 0, "FTP", "file to create"),
-    ("FTPPUTPATH", STR, 120, None, "", 0, "FTP", "upload directory"),
-    ("FTPPW", STR, 64, None, "", SECRET, "FTP", "password"),
-    ("FTPSERV", STR, 120, None, "", 0, "FTP", "server name or address"),
-    ("FTPTYPE", CHOICE, ("A", "I"), None, "I", 0, "FTP", "A ASCII, I binary"),
-    ("FTPUN", STR, 64, None, "", 0, "FTP", "user"),
-    # ch.5 TCP, two profiles (#VTCP) [READ p30, p31]
-    ("DLEMODE", INT, 0, 1, 1, PROFILE, "TCP", "1 ETX/DLE escaping, 0 transparent"),
-    ("TCPPORT", INT, 0, 65535, 0, PROFILE, "TCP", "remote or listening port"),
-    ("TCPSERV", STR, 120, None, "", PROFILE, "TCP", "remote host, or peer filter"),
-    ("TCPTXDELAY", INT, 0, 32760, 100, PROFILE, "TCP", "ms, multiple of 20"),
-    # ch.6 UDP (#VUDP) [READ p34]
-    ("UDPPORT", INT, 0, 65535, 0, 0, "UDP", "remote or listening port"),
-    ("UDPSERV", STR, 120, None, "", 0, "UDP", "remote host, or peer filter"),
-    ("UDPTXDELAY", INT, 0, 32760, 100, 0, "UDP", "ms, multiple of 20"),
-    # ch.7 PING (#VPING) [READ p37]
-    ("PINGDELAY", INT, 1, 255, 1, 0, "PING", "seconds between requests"),
-    ("PINGNUM", INT, 1, 255, 4, 0, "PING", "number of requests"),
-    ("PINGREMOTE", STR, 120, None, "", 0, "PING", "host to ping"),
-    # Wi-Fi link that stands in for the GPRS bearer (#VWIFI)
-    ("WIFISSID", STR, 32, None, "", EXT, "WIFI", "network name"),
-    ("WIFIPW", STR, 64, None, "", SECRET | EXT, "WIFI", "network password"),
+# One line per parameter: name|type|a|b|default|flags|group. Type s: string, a = max length;
+# i: integer a..b; p: IPv4 address; c: one of a (slash separated). Kept as one string and parsed
+# on demand: a table of tuples costs ~25 KB of a board's heap, this costs ~3 KB.
+# Words for the docs are in tools/cmddocs.py.
+_SPEC = (
+    "ANSWERMODE|i|0|3|0|0|PHY\n"
+    "CALLBACKTIMER|i|2|255|2|0|PHY\n"
+    "CALLSCREENNUM|s|64||0|0|PHY\n"
+    "DIALN1|s|64|||0|PHY\n"
+    "DIALN2|s|64|||0|PHY\n"
+    "DIALSELECT|i|1|2|1|0|PHY\n"
+    "GPRSMODE|i|0|1|1|0|PHY\n"
+    "PHYTIMEOUT|i|1|255|15|0|PHY\n"
+    "REDIALCOUNT|i|0|255|5|0|PHY\n"
+    "REDIALDELAY|i|0|255|5|0|PHY\n"
+    "ISPUN|s|64|||0|PPP\n"
+    "ISPPW|s|64|||1|PPP\n"
+    "PPPMODE|c|1/2/3/4/9||1|0|PPP\n"
+    "PPPMYIP|p|||0.0.0.0|0|PPP\n"
+    "PPPPEERIP|p|||0.0.0.0|0|PPP\n"
+    "PPPSERVUN|s|64|||0|PPP\n"
+    "PPPSERVPW|s|64|||1|PPP\n"
+    "APNSERV|s|120|||0|GPRS\n"
+    "APNUN|s|64|||0|GPRS\n"
+    "APNPW|s|64|||1|GPRS\n"
+    "GPRSCID|i|1|4|1|0|GPRS\n"
+    "DNSSERV1|p|||0.0.0.0|0|DNS\n"
+    "DNSSERV2|p|||0.0.0.0|0|DNS\n"
+    "DOMAIN|s|120|||0|SMTP\n"
+    "SENDERADDR|s|120|||0|SMTP\n"
+    "SENDERNAME|s|120|||0|SMTP\n"
+    "SMTPAUTH|i|0|1|1|4|SMTP\n"
+    "SMTPPORT|i|1|65535|25|0|SMTP\n"
+    "SMTPPW|s|64|||1|SMTP\n"
+    "SMTPSEC|i|0|2|0|4|SMTP\n"
+    "SMTPSERV|s|120|||0|SMTP\n"
+    "SMTPTIMEOUT|i|1|600|180|4|SMTP\n"
+    "SMTPUN|s|64|||0|SMTP\n"
+    "SMTPVERIFY|i|0|1|1|4|SMTP\n"
+    "DATATIMEOUT|i|1|600|50|4|SMTP\n"
+    "POP3HEADERMODE|i|0|1|1|0|POP3\n"
+    "POP3PORT|i|1|65535|110|0|POP3\n"
+    "POP3PW|s|64|||1|POP3\n"
+    "POP3SEC|i|0|2|0|4|POP3\n"
+    "POP3SERV|s|120|||0|POP3\n"
+    "POP3UN|s|64|||0|POP3\n"
+    "POP3VERIFY|i|0|1|1|4|POP3\n"
+    "REC1|s|400|||0|MAIL1\n"
+    "CCREC1|s|120|||0|MAIL1\n"
+    "SUBJ1|s|120|||0|MAIL1\n"
+    "BODY1|s|120|||0|MAIL1\n"
+    "REC2|s|400|||0|MAIL2\n"
+    "CCREC2|s|120|||0|MAIL2\n"
+    "SUBJ2|s|120|||0|MAIL2\n"
+    "BODY2|s|120|||0|MAIL2\n"
+    "REC3|s|400|||0|MAIL3\n"
+    "CCREC3|s|120|||0|MAIL3\n"
+    "SUBJ3|s|120|||0|MAIL3\n"
+    "BODY3|s|120|||0|MAIL3\n"
+    "FTPGETFILENAME|s|120|||0|FTP\n"
+    "FTPGETPATH|s|120|||0|FTP\n"
+    "FTPMODE|i|0|1|1|0|FTP\n"
+    "FTPPORT|i|1|65535|21|0|FTP\n"
+    "FTPPUTFILENAME|s|120|||0|FTP\n"
+    "FTPPUTPATH|s|120|||0|FTP\n"
+    "FTPPW|s|64|||1|FTP\n"
+    "FTPSERV|s|120|||0|FTP\n"
+    "FTPTYPE|c|A/I||I|0|FTP\n"
+    "FTPUN|s|64|||0|FTP\n"
+    "DLEMODE|i|0|1|1|2|TCP\n"
+    "TCPPORT|i|0|65535|0|2|TCP\n"
+    "TCPSERV|s|120|||2|TCP\n"
+    "TCPTXDELAY|i|0|32760|100|2|TCP\n"
+    "UDPPORT|i|0|65535|0|0|UDP\n"
+    "UDPSERV|s|120|||0|UDP\n"
+    "UDPTXDELAY|i|0|32760|100|0|UDP\n"
+    "PINGDELAY|i|1|255|1|0|PING\n"
+    "PINGNUM|i|1|255|4|0|PING\n"
+    "PINGREMOTE|s|120|||0|PING\n"
+    "WIFISSID|s|32|||4|WIFI\n"
+    "WIFIPW|s|64|||5|WIFI\n"
 )
 
 _STEP20 = ("TCPTXDELAY", "UDPTXDELAY")  # multiples of 20 ms [READ p31, p34]
@@ -129,9 +119,42 @@ GROUPS = (
     ("VWIFI", ("WIFI",)),
 )
 
-BY_NAME = {}
-for _p in TABLE:
-    BY_NAME[_p[0]] = _p
+_KINDS = {"s": STR, "i": INT, "p": IP, "c": CHOICE}
+
+
+def _parse(line):
+    name, k, a, b, d, flags, group = line.split("|")
+    kind = _KINDS[k]
+    if kind == STR:
+        a, b = int(a), None
+    elif kind == INT:
+        a, b, d = int(a), int(b), int(d)
+    elif kind == CHOICE:
+        a, b = tuple(a.split("/")), None
+        d = int(d) if d.isdigit() else d
+    else:
+        a = b = None
+    return (name, kind, a, b, d, int(flags), group)
+
+
+def get(name):
+    """The parameter named `name` as (name, type, a, b, default, flags, group), or None."""
+    i = _SPEC.find(name + "|")
+    while i > 0 and _SPEC[i - 1] != "\n":
+        i = _SPEC.find(name + "|", i + 1)
+    if i < 0 or not name:
+        return None
+    return _parse(_SPEC[i : _SPEC.find("\n", i)])
+
+
+def table():
+    """Every parameter, in table order."""
+    start = 0
+    n = len(_SPEC)
+    while start < n:
+        end = _SPEC.find("\n", start)
+        yield _parse(_SPEC[start:end])
+        start = end + 1
 
 
 def keys(p):
@@ -143,7 +166,7 @@ def keys(p):
 
 def defaults():
     d = {}
-    for p in TABLE:
+    for p in table():
         for k in keys(p):
             d[k] = p[4]
     return d
@@ -233,16 +256,3 @@ def show(p, value):
     if p[1] == INT or (p[1] == CHOICE and isinstance(value, int)):
         return str(value)
     return '"' + str(value) + '"'
-
-
-def describe(p):
-    """Type and range in words, for the generated command reference."""
-    kind = p[1]
-    if kind == STR:
-        return "string, at most %d characters" % p[2]
-    if kind == INT:
-        s = "integer %d to %d" % (p[2], p[3])
-        return s + (", multiple of 20" if p[0] in _STEP20 else "")
-    if kind == IP:
-        return "IPv4 address, dotted decimal"
-    return "one of " + ", ".join(p[2])

@@ -5,7 +5,7 @@ import os
 
 
 class FileStore:
-    """Keeps a dict on flash. A power cut during save leaves the old or the new file, never a mix."""
+    """Keeps a dict on flash. A power cut during save leaves the old or the new file."""
 
     def __init__(self, path):
         self.path = path
