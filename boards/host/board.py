@@ -34,7 +34,7 @@ class HostLink(HostNet):
         self.board = board
         self.up_now = False
 
-    async def up(self):
+    async def up(self, values):
         if not self.board.network:
             raise NetError(NOT_ATTACHED, "no network")
         self.up_now = True

@@ -10,7 +10,7 @@ async def _start(m, form, args):
         raise ATError(NOT_ATTACHED)
     m.state = "DIALING"
     try:
-        my, peer, gw = await m.board.net.up()
+        my, peer, gw = await m.board.net.up(m.values)
     except NetError as e:
         m.state = "IDLE"
         raise ATError(e.code) from None
