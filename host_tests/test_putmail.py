@@ -449,3 +449,25 @@ def test_parameters_locked_while_mail_runs():
         assert body_of(parse(rec.messages[0][3])) == b"AT#SMTPPORT=1\r\n\r\n"
 
     run(go())
+
+
+def test_ca_certificate_installed_through_at_commands(tmp_path):
+    tlsm = TLSMaterial(tmp_path)
+    pem = open(tlsm.cafile, "rb").read().replace(b"\n", b"\r\n")
+
+    async def go():
+        rec = Recorder()
+        async with smtp_server(rec, tls_context=tlsm.server_context, require_starttls=True) as p:
+            async with Session(state_dir=str(tmp_path / "state")) as s:
+                await setup(s, p, [b'AT#SMTPSERV="localhost"', b"AT#SMTPSEC=1"])
+                assert await s.cmd(b"AT#CACERT?\r") == b"\r\n#CACERT: 0\r\n" + OK
+                assert await s.cmd(b"AT#CACERT\rnot a certificate\x1a") == cme(34882)
+                assert await s.cmd(b"AT#PUTMAIL\r") == cme(37973)
+                assert await s.cmd(b"AT#CACERT\r" + pem + b"\x1a") == OK
+                assert await s.cmd(b"AT#CACERT?\r") == b"\r\n#CACERT: 1\r\n" + OK
+                await putmail(s, b"verified with the installed CA", END)
+                assert await s.cmd(b'AT#CACERT=""\r') == OK
+                assert await s.cmd(b"AT#PUTMAIL\r") == cme(37973)
+        assert len(rec.messages) == 1
+
+    run(go())

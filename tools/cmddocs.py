@@ -2,6 +2,13 @@
 
 # name: (syntax, responses, errors, description)
 COMMANDS = {
+    "#CACERT": (
+        "AT#CACERT, then a PEM certificate, then Ctrl-Z; AT#CACERT=\"\" removes it",
+        "OK; AT#CACERT? answers #CACERT: 1 when one is installed, else 0",
+        "34882 not a PEM certificate or over 8192 bytes; 37123; 37980; 34824",
+        "Extension: a CA certificate that TLS verification trusts besides the system's "
+        "(SMTPSEC, POP3SEC). Verification itself is turned off only by SMTPVERIFY=0.",
+    ),
     "#CONNECTIONSTART": (
         "AT#CONNECTIONSTART",
         "<ip address> then Ok_Info_GprsActivation (GPRSMODE=1) or Ok_Info_PPP (GPRSMODE=0)",

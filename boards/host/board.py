@@ -3,6 +3,7 @@
 import os
 import socket
 import sys
+import tempfile
 import time
 
 from modem.errors import NetError, NOT_ATTACHED
@@ -71,18 +72,38 @@ class HostBoard:
         self.serial = None
         self.state_dir = state_dir
         self.ca_path = None  # a CA file given by the tests or the simulator's --cafile
+        self._tmp_ca = None
 
     def utc(self):
         t = time.gmtime()
         return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, t.tm_wday)
 
+    def _ca_file(self):
+        if self.state_dir:
+            return os.path.join(self.state_dir, "ca.pem")
+        if self._tmp_ca is None:
+            fd, self._tmp_ca = tempfile.mkstemp(suffix=".pem")
+            os.close(fd)
+            os.remove(self._tmp_ca)
+        return self._tmp_ca
+
     def cafile(self):
         """The CA certificate file installed with AT#CACERT, else ca_path, else None."""
-        if self.state_dir:
-            p = os.path.join(self.state_dir, "ca.pem")
-            if os.path.exists(p):
-                return p
+        p = self._ca_file()
+        if os.path.exists(p):
+            return p
         return self.ca_path
+
+    def save_ca(self, pem):
+        """AT#CACERT: store a PEM CA certificate (atomically), or remove it (None)."""
+        p = self._ca_file()
+        if pem is None:
+            if os.path.exists(p):
+                os.remove(p)
+            return
+        with open(p + ".new", "wb") as f:
+            f.write(pem)
+        os.replace(p + ".new", p)
 
     def log(self, msg):
         if self._log:

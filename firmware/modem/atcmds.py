@@ -1,7 +1,7 @@
 """AT# parameter commands, display commands and multi-line entries (S000333D ch.2-8)."""
 
 from .compat import const
-from .errors import ATError, BAD_VALUE, SERVICE_RUNNING, SYNTAX
+from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING, SYNTAX
 from . import params, version
 
 _CTRL_Z = b"\x1a"
@@ -9,6 +9,7 @@ _ESC = b"\x1b"
 _MAX_ADDRS = const(10)  # RECiADD keeps the first 10 addresses [READ p18]
 _ADDR_LEN = const(120)
 _BLOCK_CAP = const(1400)  # bytes kept from a multi-line entry (10 addresses of 120 + CRLFs)
+_CA_CAP = const(8192)  # a PEM CA certificate (a chain of two or three fits)
 
 
 def _lines_of(m, p, with_id):
@@ -105,7 +106,7 @@ async def _vversion(m, form, args):
     return ['#VERSION: "%s"' % version.REVISION]
 
 
-async def read_block(m):
+async def read_block(m, cap=_BLOCK_CAP):
     """Bytes typed up to Ctrl-Z (echoed per ATE); None when ESC cancels. Capped, never wedged."""
     kept = []
     size = 0
@@ -120,14 +121,14 @@ async def read_block(m):
         part = data if end < 0 else data[:end]
         if m.profile["E"] and part:
             m.emit(part)
-        if size < _BLOCK_CAP:
-            kept.append(part[: _BLOCK_CAP - size])
+        if size < cap:
+            kept.append(part[: cap - size])
         size += len(part)
         if end >= 0:
             m.unread(data[end + 1 :])
             if end == esc:
                 return None
-            return b"".join(kept), size > _BLOCK_CAP
+            return b"".join(kept), size > cap
 
 
 def _split_lines(text):
@@ -193,6 +194,35 @@ def _body(i):
     return h
 
 
+_PEM = b"-----BEGIN CERTIFICATE-----"
+
+
+async def _cacert(m, form, args):
+    """Extension: a CA certificate (PEM) to verify TLS servers with, beside the system's."""
+    if form == "read":
+        return ["#CACERT: %d" % (1 if m.board.cafile() else 0)]
+    if form == "test":
+        return []
+    check_idle(m)
+    if form == "set":
+        if params.unquote(args) != "":
+            raise ATError(BAD_VALUE)
+        m.board.save_ca(None)
+        return []
+    got = await read_block(m, _CA_CAP)
+    if got is None:
+        return []
+    data, over = got
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip()
+    if over or not data.startswith(_PEM) or not data.endswith(b"-----"):
+        raise ATError(BAD_VALUE)
+    try:
+        m.board.save_ca(data + b"\n")
+    except OSError:
+        raise ATError(EEPROM_WRITE) from None
+    return []
+
+
 def register(m):
     m.param = _param  # every parameter of params.table() without a command of its own
     for i in (1, 2, 3):
@@ -203,3 +233,4 @@ def register(m):
     m.add("#VMAIL", _vmail, "x")
     m.add("#VALL", _vall, "x")
     m.add("#VVERSION", _vversion, "x")
+    m.add("#CACERT", _cacert, "xsrt")
