@@ -167,7 +167,9 @@ async def _putmail(m, form, args):
             finally:
                 await client.close()
             return []
-        await client.abort()
+        # Mid-DATA there is no clean way out: closing without the final dot makes the server
+        # discard the message (RFC 5321 4.1.1.4); a QUIT would only become body text.
+        await client.close()
         raise ATError(err)
     finally:
         m.busy.discard("smtp")
