@@ -230,7 +230,7 @@ def _sendmail_of(i):
             await client.send(out)
             await client.end_data(b"")
         except NetError as e:
-            await client.abort()
+            await client.close()
             raise ATError(e.code) from None
         finally:
             m.busy.discard("smtp")
