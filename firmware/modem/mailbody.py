@@ -2,7 +2,7 @@
 
 import binascii
 
-from .compat import const
+from .compat import const, text_only
 from .smtpdata import DataEncoder
 
 _MARK = b"\r\n.\r\n"  # end of the host's data [READ p23]
@@ -109,22 +109,27 @@ class QPEncoder:
             data = data[1:]
         self.cr = data[-1:] == b"\r"
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        out = []
-        start = 0
-        while True:
-            j = data.find(b"\n", start)
-            if j < 0:
-                break
-            out.append(_qp_line(self.pending + data[start:j], True))
-            self.pending = b""
-            start = j + 1
-        self.pending += data[start:]
-        if len(self.pending) > _PENDING_CAP:
-            # a very long line: send most of it now, as soft-broken pieces
-            cut = len(self.pending) - _QP_LINE
-            out.append(_qp_line(self.pending[:cut], False))
-            self.pending = self.pending[cut:]
-        return b"".join(out)
+        j = data.rfind(b"\n")
+        if j < 0:
+            self.pending += data
+            return self._long()
+        whole = self.pending + data[:j]
+        self.pending = data[j + 1 :]
+        lines = whole.split(b"\n")
+        if _plain(whole, lines):
+            # fast path, the usual alarm or log text: nothing to escape, stuff or split
+            return b"\r\n".join(lines) + b"\r\n" + self._long()
+        out = [_qp_line(line, True) for line in lines]
+        return b"".join(out) + self._long()
+
+    def _long(self):
+        if len(self.pending) <= _PENDING_CAP:
+            return b""
+        # a very long line: send most of it now, as soft-broken pieces
+        cut = len(self.pending) - _QP_LINE
+        out = _qp_line(self.pending[:cut], False)
+        self.pending = self.pending[cut:]
+        return out
 
     def finish(self):
         """Rest of the body, ending with CRLF (no terminator: the caller adds '.CRLF')."""
@@ -133,6 +138,22 @@ class QPEncoder:
             self.pending = b""
             return out
         return b""
+
+
+def _plain(whole, lines):
+    """True when every line is printable ASCII without '=', shorter than 77 characters, with no
+    trailing white space and no leading dot: then quoted-printable changes nothing."""
+    if not whole:
+        return True
+    return (
+        text_only(whole)
+        and b"=" not in whole
+        and b" \n" not in whole
+        and whole[-1:] != b" "
+        and b"\n." not in whole
+        and whole[:1] != b"."
+        and max(map(len, lines)) < _QP_LINE
+    )
 
 
 def _escape(line):

@@ -1,0 +1,141 @@
+"""The mail data path piece by piece: end marker, header rule, quoted-printable (exact)."""
+
+import binascii
+import random
+
+from modem.mailbody import BodyComposer, EndScanner, QPEncoder
+
+MARK = b"\r\n.\r\n"
+
+
+def scan(chunks):
+    s = EndScanner()
+    body = b""
+    for i, c in enumerate(chunks):
+        b, rest = s.feed(c)
+        body += b
+        if rest is not None:
+            return body, rest + b"".join(chunks[i + 1 :])
+    return body, None
+
+
+def splits(data):
+    yield [data]
+    for i in range(len(data) + 1):
+        yield [data[:i], data[i:]]
+    yield [data[i : i + 1] for i in range(len(data))]
+
+
+def test_end_marker_every_split():
+    cases = [
+        (b"text" + MARK + b"AT\r", b"text\r\n", b"AT\r"),
+        (b".\r\nAT", b"", b"AT"),
+        (MARK, b"\r\n", b""),
+        (b"a\nb\r\n\r\n.\r\n", b"a\nb\r\n\r\n", b""),
+        (b"x\r\n.y\r\n.\r\n", b"x\r\n.y\r\n", b""),
+        (b"\r\n.\r", None, None),
+    ]
+    for data, body, rest in cases:
+        for chunks in splits(data):
+            got_body, got_rest = scan(chunks)
+            if body is None:
+                assert got_rest is None
+                continue
+            assert (got_body, got_rest) == (body, rest), (chunks, got_body, got_rest)
+
+
+def test_end_marker_constant_memory():
+    s = EndScanner()
+    for _ in range(1000):
+        s.feed(b"y" * 1000)
+    assert len(s.tail) <= 4
+
+
+def qp_decode_unstuffed(encoded):
+    lines = encoded.split(b"\r\n")
+    assert lines[-1] == b""
+    for line in lines:
+        assert len(line) <= 77  # 76 plus a possible stuffed dot
+    unstuffed = b"\r\n".join(x[1:] if x[:1] == b"." else x for x in lines)
+    return binascii.a2b_qp(unstuffed)
+
+
+def normalize(data):
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    return data if data.endswith(b"\r\n") or not data else data + b"\r\n"
+
+
+def encode(chunks):
+    q = QPEncoder()
+    return b"".join(q.feed(c) for c in chunks) + q.finish()
+
+
+def test_qp_round_trip_random():
+    rnd = random.Random(7)
+    alphabet = b"abc =.\t\r\n\xe9\x00~" + bytes(range(32, 127))
+    for n in range(400):
+        size = rnd.choice((0, 1, 5, 80, 300, 3000))
+        data = bytes(rnd.choice(alphabet) for _ in range(size))
+        if n % 3 == 0:
+            data = data.replace(b"\r", b"")
+        cuts = sorted(rnd.randrange(size + 1) for _ in range(rnd.randrange(4)))
+        chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [size])]
+        enc = encode(chunks)
+        assert max(enc, default=0) < 128
+        assert qp_decode_unstuffed(enc) == normalize(data), (chunks, enc)
+
+
+def test_qp_plain_text_is_unchanged():
+    text = b"Tank 3 level low\r\nPump 2 off\r\n"
+    assert encode([text]) == text
+    assert encode([b"a\nb\rc"]) == b"a\r\nb\r\nc\r\n"
+
+
+def test_qp_escapes_exactly():
+    assert encode([b"a=b\n"]) == b"a=3Db\r\n"
+    assert encode([b"end \n"]) == b"end=20\r\n"
+    assert encode([b".dot\n"]) == b"..dot\r\n"
+    assert encode([b"caf\xc3\xa9\n"]) == b"=63=61=66=C3=A9\r\n"
+    long = b"x" * 200
+    assert encode([long]) == b"x" * 75 + b"=\r\n" + b"x" * 75 + b"=\r\n" + b"x" * 50 + b"\r\n"
+
+
+def test_qp_cr_lf_split_across_chunks_is_one_line_end():
+    assert encode([b"a\r", b"\nb\r", b"", b"\n"]) == b"a\r\nb\r\n"
+
+
+def test_qp_huge_line_in_constant_memory():
+    q = QPEncoder()
+    out = 0
+    for _ in range(1000):
+        out += len(q.feed(b"z" * 1000))
+        assert len(q.pending) <= 2048 + 1000
+    out += len(q.finish())
+    assert out > 1000000
+
+
+def compose(chunks):
+    c = BodyComposer([(b"From", b"<a@b.c>"), (b"Subject", b"S"), (b"MIME-Version", b"1.0")])
+    return b"".join(c.feed(x) for x in chunks) + c.finish()
+
+
+def test_composer_header_rule_every_split():
+    data = b"Content-Type: text/plain\r\n X-cont\r\nX-A: 1\r\n\r\nbody\r\n"
+    want = (
+        b"From: <a@b.c>\r\nSubject: S\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+        b" X-cont\r\nX-A: 1\r\n\r\nbody\r\n.\r\n"
+    )
+    for chunks in splits(data):
+        assert compose(chunks) == want, chunks
+
+
+def test_composer_plain_body_every_split():
+    data = b"\r\nAlarm: zone 3\r\n"
+    want = b"From: <a@b.c>\r\nSubject: S\r\nMIME-Version: 1.0\r\n\r\nAlarm: zone 3\r\n.\r\n"
+    for chunks in splits(data):
+        assert compose(chunks) == want, chunks
+
+
+def test_composer_host_replaces_our_field():
+    out = compose([b"Subject: mine\nMIME-Version: 1.0\n--b\n"])
+    assert out == b"From: <a@b.c>\r\nSubject: mine\r\nMIME-Version: 1.0\r\n\r\n--b\r\n.\r\n"
