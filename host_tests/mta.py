@@ -430,6 +430,11 @@ def start_mta(base_dir: str | os.PathLike | None = None, *, user: str = "alarm",
     main_cf, master_cf = _postfix_config(root, m, chain, require_auth)
     (root / "postfix" / "main.cf").write_text(main_cf)
     (root / "postfix" / "master.cf").write_text(master_cf)
+    # Postfix waits (in 0.3 s steps, up to ~2 s) for a main.cf modified in the last second or so
+    # to settle: date the files back.
+    past = time.time() - 60
+    for name in ("main.cf", "master.cf"):
+        os.utime(root / "postfix" / name, (past, past))
     passwd = root / "dovecot" / "passwd"
     passwd.write_text(f"{user}:{{PLAIN}}{password}::::::\n")
     passwd.chmod(0o600)
