@@ -10,8 +10,7 @@ sys.path[:0] = [
     os.path.dirname(os.path.abspath(__file__)),
 ]
 
-from board import HostBoard  # noqa: E402
-from modem import errors, modem, params  # noqa: E402
+from modem import basic, errors, modem, params  # noqa: E402
 import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
@@ -150,7 +149,6 @@ def command_section(name, entry):
 
 
 def generate():
-    m = modem.Modem(HostBoard())
     secrets = ", ".join(p[0] for p in params.table() if p[5] & params.SECRET)
     out = [HEAD % {"cap": modem.LINE_CAP, "secrets": secrets, "mask": params.MASK}]
     out.append("## Error codes\n")
@@ -163,16 +161,14 @@ def generate():
     for p in params.table():
         out.extend(param_section(p))
     out.append("## Action and display commands (AT#)\n")
-    for name in sorted(m.commands):
-        entry = m.commands[name]
+    for name in sorted(modem.names()):
         if name.startswith("#") and params.get(name[1:]) is None:
-            out.extend(command_section(name, entry))
+            out.extend(command_section(name, modem.lookup(name)))
     out.append("## GSM-level commands (AT+ and basic)\n")
-    for name in sorted(m.commands):
-        entry = m.commands[name]
+    for name in sorted(modem.names()):
         if name.startswith("+"):
-            out.extend(command_section(name, entry))
-    out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(m.basic)) + ".")
+            out.extend(command_section(name, modem.lookup(name)))
+    out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(basic.BASIC)) + ".")
     out.append(BASIC_NOTES)
     return "\n".join(out) + "\n"
 

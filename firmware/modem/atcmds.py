@@ -223,14 +223,15 @@ async def _cacert(m, form, args):
     return []
 
 
-def register(m):
-    m.param = _param  # every parameter of params.table() without a command of its own
+def _handlers():
+    h = {"#VMAIL": _vmail, "#VALL": _vall, "#VVERSION": _vversion, "#CACERT": _cacert}
     for i in (1, 2, 3):
-        m.add("#BODY%d" % i, _body(i), "srtx")
-        m.add("#REC%dADD" % i, _rec_add(i), "x")
+        h["#BODY%d" % i] = _body(i)
+        h["#REC%dADD" % i] = _rec_add(i)
     for name, groups in params.GROUPS:
-        m.add("#" + name, _display_handler(groups), "xs" if groups == ("TCP",) else "x")
-    m.add("#VMAIL", _vmail, "x")
-    m.add("#VALL", _vall, "x")
-    m.add("#VVERSION", _vversion, "x")
-    m.add("#CACERT", _cacert, "xsrt")
+        h["#" + name] = _display_handler(groups)
+    return h
+
+
+HANDLERS = _handlers()
+param = _param  # every parameter of params.table() without a command of its own

@@ -374,8 +374,8 @@ async def _cnum(m, form, args):
     raise ATError()
 
 
-def register(m):
-    m.basic = BASIC
+def _identity():
+    out = {}
     for names, fn in (
         (("+CGMI", "+GMI"), lambda m: version.MANUFACTURER),
         (("+CGMM", "+GMM"), lambda m: version.MODEL),
@@ -384,17 +384,25 @@ def register(m):
     ):
         h = _ident(fn)
         for n in names:
-            m.add(n, h, "xt")
-    m.add("+CFUN", _cfun, "srt")
-    m.add("+WIND", _setting("WIND", 0, 4095, "+WIND"), "srt")
-    m.add("+WOPEN", _wopen, "srt")
-    m.add("+CMEE", _cmee, "srt")
-    m.add("+CPIN", _cpin, "srt")
-    m.add("+CSQ", _csq, "xt")
-    m.add("+CREG", _creg("CREG", "+CREG"), "srt")
-    m.add("+CGREG", _creg("CGREG", "+CGREG"), "srt")
-    m.add("+CGATT", _cgatt, "srt")
-    m.add("+CGDCONT", _cgdcont, "srt")
-    m.add("+IPR", _ipr, "srt")
-    m.add("+IFC", _ifc, "srt")
-    m.add("+CNUM", _cnum, "xt")
+            out[n] = h
+    return out
+
+
+HANDLERS = _identity()
+HANDLERS.update(
+    {
+        "+CFUN": _cfun,
+        "+WIND": _setting("WIND", 0, 4095, "+WIND"),
+        "+WOPEN": _wopen,
+        "+CMEE": _cmee,
+        "+CPIN": _cpin,
+        "+CSQ": _csq,
+        "+CREG": _creg("CREG", "+CREG"),
+        "+CGREG": _creg("CGREG", "+CGREG"),
+        "+CGATT": _cgatt,
+        "+CGDCONT": _cgdcont,
+        "+IPR": _ipr,
+        "+IFC": _ifc,
+        "+CNUM": _cnum,
+    }
+)

@@ -249,9 +249,11 @@ async def _smtplog(m, form, args):
     ]
 
 
-def register(m):
-    m.add("#PUTMAIL", _putmail, "x")
-    for i in (1, 2, 3):
-        m.add("#SENDMAIL%d" % i, _sendmail_of(i), "x")
-    m.add("#SENDMAIL", _sendmail_of(1), "sx")
-    m.add("#SMTPLOG", _smtplog, "x")
+HANDLERS = {
+    "#PUTMAIL": _putmail,
+    "#SENDMAIL1": _sendmail_of(1),
+    "#SENDMAIL2": _sendmail_of(2),
+    "#SENDMAIL3": _sendmail_of(3),
+    "#SENDMAIL": _sendmail_of(1),
+    "#SMTPLOG": _smtplog,
+}

@@ -1,12 +1,51 @@
 """The modem: serial loop, command dispatcher, result framing, settings (S000333D App. B p49)."""
 
+import gc
+import sys
+
 from .compat import asyncio, const, wait_for
 from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
 from .lineio import LineReader
 from . import params
-from . import basic, atcmds, session, mail
 
-_SERVICES = (basic, atcmds, session, mail)
+# Extended commands, one line each: name, handler module, forms (x exec, s set, r read,
+# t test). A handler module is imported when first needed; the mail modules are dropped again
+# after each use, so their RAM is free while the modem waits (docs/design.md). Parameters of
+# params.table() need no line: modem.atcmds handles them.
+COMMANDS = (
+    "\n+CGMI basic xt\n+GMI basic xt\n+CGMM basic xt\n+GMM basic xt\n+CGMR basic xt\n"
+    "+GMR basic xt\n+CGSN basic xt\n+GSN basic xt\n+CFUN basic srt\n+WIND basic srt\n"
+    "+WOPEN basic srt\n+CMEE basic srt\n+CPIN basic srt\n+CSQ basic xt\n+CREG basic srt\n"
+    "+CGREG basic srt\n+CGATT basic srt\n+CGDCONT basic srt\n+IPR basic srt\n"
+    "+IFC basic srt\n+CNUM basic xt\n"
+    "#CONNECTIONSTART session x\n#CONNECTIONSTOP session x\n#DISPLAYIP session x\n"
+    "#VSTATE session x\n"
+    "#PUTMAIL mail x\n#SENDMAIL1 mail x\n#SENDMAIL2 mail x\n#SENDMAIL3 mail x\n"
+    "#SENDMAIL mail sx\n#SMTPLOG mail x\n"
+    "#BODY1 atcmds srtx\n#BODY2 atcmds srtx\n#BODY3 atcmds srtx\n#REC1ADD atcmds x\n"
+    "#REC2ADD atcmds x\n#REC3ADD atcmds x\n#VPHY atcmds x\n#VPPP atcmds x\n"
+    "#VGPRS atcmds x\n#VDNS atcmds x\n#VSMTP atcmds x\n#VPOP3 atcmds x\n#VMAIL1 atcmds x\n"
+    "#VMAIL2 atcmds x\n#VMAIL3 atcmds x\n#VFTP atcmds x\n#VTCP atcmds xs\n#VUDP atcmds x\n"
+    "#VPING atcmds x\n#VWIFI atcmds x\n#VMAIL atcmds x\n#VALL atcmds x\n"
+    "#VVERSION atcmds x\n#CACERT atcmds xsrt\n"
+)
+_TRANSIENT = ("mail", "mailbody", "smtp", "smtpdata")
+# Handler modules that take turns in RAM: loading one drops the others (basic stays).
+_TURNS = ("atcmds", "session", "mail")
+
+
+def lookup(name):
+    """(module, forms) of an extended command, or None."""
+    i = COMMANDS.find("\n" + name + " ")
+    if i < 0:
+        return None
+    j = COMMANDS.find("\n", i + 1)
+    parts = COMMANDS[i + 1 : j].split(" ")
+    return parts[1], parts[2]
+
+
+def names():
+    return [line.split(" ")[0] for line in COMMANDS.strip().split("\n")]
 
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
 
@@ -53,11 +92,7 @@ class Modem:
         self.session = None  # (my_ip, peer_ip, gateway_ip) while the IP session is up
         self.state = "IDLE"
         self.attached = True  # AT+CGATT
-        self.commands = {}
-        self.basic = {}
         self.last_smtp = []  # trace of the last SMTP exchange (no secrets)
-        for mod in _SERVICES:
-            mod.register(self)
 
     # ---------------------------------------------------------------- settings
     def load(self):
@@ -261,7 +296,7 @@ class Modem:
         if c == "&" and j < len(text):
             c = "&" + text[j].upper()
             j += 1
-        handler = self.basic.get(c)
+        handler = _module("basic").BASIC.get(c)
         if handler is None:
             raise ATError()
         if c == "D":  # dial: the rest of the line is the number
@@ -312,7 +347,7 @@ class Modem:
             form, args = "exec", ""
         else:
             raise ATError(SYNTAX if hashcmd else None)
-        entry = self.commands.get(name)
+        entry = lookup(name)
         p = params.get(name[1:]) if hashcmd and entry is None else None
         if entry is None and p is None:
             raise ATError(UNKNOWN_COMMAND if hashcmd else None)
@@ -322,17 +357,41 @@ class Modem:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
         if p is not None:
-            lines = await self.param(self, p, form, args)
-        else:
-            lines = await entry[0](self, form, args)
-        return lines or []
-
-    def add(self, name, handler, forms):
-        """Register an extended command (+X or #X); forms: letters of exec, set, read, test."""
-        self.commands[name] = (handler, forms)
+            return await _module("atcmds").param(self, p, form, args) or []
+        try:
+            return await _module(entry[0]).HANDLERS[name](self, form, args) or []
+        finally:
+            if entry[0] in _TRANSIENT:
+                _unload()
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
+
+
+def _module(name):
+    full = "modem." + name
+    mod = sys.modules.get(full)
+    if mod is None:
+        if name in _TURNS:
+            _unload([n for n in _TURNS if n != name])
+        __import__(full)
+        mod = sys.modules[full]
+    return mod
+
+
+def _unload(names=_TRANSIENT):
+    """Forget handler modules; the next use imports them again (heap: docs/design.md)."""
+    if "mail" in names:
+        names = list(names) + list(_TRANSIENT)
+    pkg = sys.modules.get("modem")
+    gone = False
+    for name in names:
+        if sys.modules.pop("modem." + name, None) is not None:
+            gone = True
+            if pkg is not None and hasattr(pkg, name):
+                delattr(pkg, name)
+    if gone:
+        gc.collect()
 
 
 def _split_semicolons(text):

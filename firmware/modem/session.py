@@ -42,8 +42,9 @@ async def _vstate(m, form, args):
     return lines
 
 
-def register(m):
-    m.add("#CONNECTIONSTART", _start, "x")
-    m.add("#CONNECTIONSTOP", _stop, "x")
-    m.add("#DISPLAYIP", _displayip, "x")
-    m.add("#VSTATE", _vstate, "x")
+HANDLERS = {
+    "#CONNECTIONSTART": _start,
+    "#CONNECTIONSTOP": _stop,
+    "#DISPLAYIP": _displayip,
+    "#VSTATE": _vstate,
+}

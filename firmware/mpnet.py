@@ -1,0 +1,205 @@
+"""Net/Conn for MicroPython boards: DNS, TCP and TLS over asyncio streams (socket, ssl)."""
+
+import errno
+import socket
+import ssl
+
+from modem.compat import asyncio
+from modem.errors import DNS_FAILED, SMTP_CONNECT, SMTP_LOST, SMTP_TLS, NetError
+
+_READ_LIMIT = 512  # largest single read: a TLS record is decrypted in place, no bigger buffer
+
+# Before the first byte from the server these errno codes mean "could not connect": a
+# non-blocking connect reports a refusal only at the first I/O, and lwIP ports report a refused
+# connection as ECONNRESET (its ERR_RST), so a reset before the greeting counts as well.
+_CONNECT_ERRNOS = tuple(
+    getattr(errno, n)
+    for n in (
+        "ECONNREFUSED",
+        "ECONNRESET",
+        "ECONNABORTED",
+        "EHOSTUNREACH",
+        "ENETUNREACH",
+        "ETIMEDOUT",
+        "ENOTCONN",
+    )
+    if hasattr(errno, n)
+)
+
+
+def _text(e):
+    """An exception as a short text for traces (no secrets pass through here)."""
+    a = e.args
+    if len(a) > 1:
+        return "%s %s" % (a[0], a[1])
+    if a:
+        return str(a[0])
+    return e.__class__.__name__
+
+
+def _is_ip(host):
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p.isdigit() or len(p) > 3 or int(p) > 255:
+            return False
+    return True
+
+
+def make_context(tls):
+    """An ssl.SSLContext for a smtp.TLSConfig; raises NetError(SMTP_TLS) on a bad cafile.
+
+    MicroPython's ssl has no system CA store: with verify on, the server's chain must end in a
+    CA from tls.cafile, else the handshake fails. A client context defaults to CERT_NONE on
+    MicroPython (unlike CPython), so verification is switched on explicitly.
+    """
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if tls.verify:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            if tls.cafile:
+                ctx.load_verify_locations(cafile=tls.cafile)
+        else:
+            ctx.verify_mode = ssl.CERT_NONE
+    except (OSError, ValueError) as e:  # missing cafile (ENOENT), not PEM ("invalid cert")
+        raise NetError(SMTP_TLS, "cafile: " + _text(e)) from None
+    return ctx
+
+
+class MPConn:
+    """One TCP connection (TLS after starttls or for implicit TLS): the core's Conn.
+
+    The TLS handshake is non-blocking and lazy (wrap_socket with do_handshake_on_connect=False,
+    MicroPython >= 1.22): mbedtls runs it inside the next read or write, so the event loop (and
+    the watchdog task) keeps running. A failed handshake therefore surfaces at the next read or
+    write, as NetError(SMTP_TLS). Errors before the first byte from the server are connect
+    failures (SMTP_CONNECT): a non-blocking connect reports a refusal only at the first I/O.
+    """
+
+    def __init__(self, sock, stream):
+        self._sock = sock  # the raw socket, kept for starttls
+        self._s = stream
+        self._got = False  # any byte received yet
+        self._tls = False  # wrapped, handshake not yet proven by a successful I/O
+
+    def _error(self, e):
+        code = _errno(e)
+        if not self._got and code in _CONNECT_ERRNOS:
+            return NetError(SMTP_CONNECT, _text(e))
+        if self._tls or isinstance(e, ValueError):
+            # ValueError: certificate verification; other errors while the handshake runs are
+            # mbedtls codes (negative errno) or the peer giving up on the handshake.
+            return NetError(SMTP_TLS, _text(e))
+        return NetError(SMTP_LOST, _text(e))
+
+    async def read(self, n):
+        try:
+            data = await self._s.read(n if n < _READ_LIMIT else _READ_LIMIT)
+        except (OSError, ValueError) as e:
+            raise self._error(e) from None
+        if data:
+            self._got = True
+            self._tls = False
+        return data
+
+    async def write(self, data):
+        try:
+            self._s.write(data)
+            await self._s.drain()
+        except (OSError, ValueError) as e:
+            raise self._error(e) from None
+        self._tls = False  # mbedtls_ssl_write returns only after the handshake completed
+
+    def _wrap(self, tls):
+        ctx = make_context(tls)
+        try:
+            # SNI and the certificate's host name check both use server_hostname (mbedtls).
+            s = ctx.wrap_socket(
+                self._sock, server_hostname=tls.server_hostname, do_handshake_on_connect=False
+            )
+            s.setblocking(False)
+        except (OSError, ValueError) as e:
+            raise NetError(SMTP_TLS, _text(e)) from None
+        self._sock = s
+        self._s = asyncio.StreamReader(s)  # one Stream object reads and writes on MicroPython
+        self._tls = True
+
+    async def starttls(self, tls):
+        """Upgrade in place (RFC 3207): the handshake runs within the next read or write."""
+        try:
+            self._wrap(tls)
+        except NetError:
+            self._drop()
+            raise
+
+    def _drop(self):
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    async def close(self):
+        try:
+            await self._s.wait_closed()  # closes the socket (and frees the TLS state)
+        except OSError:
+            pass
+
+
+def _errno(e):
+    return e.args[0] if isinstance(e, OSError) and e.args else None
+
+
+class MPNet:
+    """The core's Net on MicroPython: getaddrinfo, asyncio.open_connection, ssl.
+
+    before_block, when given, is called before a call that blocks the event loop
+    (getaddrinfo): a board feeds its watchdog there so a slow DNS server cannot reset it.
+    """
+
+    def __init__(self, before_block=None):
+        self.before_block = before_block
+
+    async def resolve(self, host):
+        """The IPv4 address of host. Blocking: MicroPython's getaddrinfo has no async form,
+        so the loop stalls for the DNS round trip (lwIP gives up after a few seconds)."""
+        if _is_ip(host):
+            return host
+        if self.before_block:
+            self.before_block()
+        try:
+            infos = socket.getaddrinfo(host, 0, 0, socket.SOCK_STREAM)
+        except (OSError, ValueError, UnicodeError) as e:  # lwIP raises OSError(-2) and the like
+            raise NetError(DNS_FAILED, _text(e)) from None
+        for info in infos:
+            if info[0] == socket.AF_INET:
+                return _address(info[-1])
+        if infos:
+            return _address(infos[0][-1])
+        raise NetError(DNS_FAILED, "no address")
+
+    async def connect(self, addr, port, tls=None):
+        """TCP connect; with tls (a TLSConfig) the implicit-TLS session on the same socket."""
+        if tls is not None:
+            make_context(tls)  # a bad cafile fails before any packet is sent
+        try:
+            reader, _ = await asyncio.open_connection(addr, port)
+        except OSError as e:  # no route, or refused at once
+            raise NetError(SMTP_CONNECT, _text(e)) from None
+        conn = MPConn(reader.s, reader)
+        if tls is not None:
+            try:
+                conn._wrap(tls)
+            except NetError:
+                conn._drop()
+                raise
+        return conn
+
+
+def _address(sockaddr):
+    """The dotted address of a getaddrinfo sockaddr (a tuple on some ports, bytes on others)."""
+    if isinstance(sockaddr, tuple):
+        return sockaddr[0]
+    # lwIP ports return a packed sockaddr_in: family(2) port(2) address(4).
+    b = bytes(sockaddr)
+    return "%d.%d.%d.%d" % (b[4], b[5], b[6], b[7])
