@@ -18,16 +18,18 @@ signed by a throw-away CA (``cafile``). Everything listens on 127.0.0.1 only. Ne
 the packages from ``tools/install_mta.sh``.
 
 Pytest: the session-scoped fixture ``mta`` and the function-scoped ``clean_mta`` (the same
-object, with the mailbox and the Postfix queue emptied first). Load them with
-``pytest_plugins = ["mta"]`` in conftest.py, or ``from mta import mta, clean_mta``.
+object, with the mailbox and the Postfix queue emptied first). Make them visible with
+``from mta import clean_mta_fixture, mta_fixture  # noqa: F401`` in conftest.py or a test
+module; however many modules do so, the session shares one instance.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import grp
 import os
 import pwd
-import grp
 import shutil
 import signal
 import socket
@@ -209,16 +211,20 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-def _wait_port(port: int, deadline: float, banner: bytes) -> None:
+def _wait_port(port: int, deadline: float, banner: bytes,
+               tls: ssl.SSLContext | None = None) -> None:
+    """Wait until the server on ``port`` greets with ``banner`` (after a TLS handshake)."""
     while True:
         try:
-            with socket.create_connection((HOST, port), timeout=2) as s:
-                if not banner or s.recv(200).startswith(banner):
-                    return
-        except OSError:
+            with socket.create_connection((HOST, port), timeout=2) as raw:
+                with (tls.wrap_socket(raw, server_hostname="localhost") if tls
+                      else contextlib.nullcontext(raw)) as s:
+                    if s.recv(200).startswith(banner):
+                        return
+        except OSError:  # includes ssl.SSLError
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"nothing answers on {HOST}:{port}")
+            raise RuntimeError(f"no {banner!r} greeting on {HOST}:{port}")
         time.sleep(0.05)
 
 
@@ -342,7 +348,8 @@ smtpd_recipient_restrictions = {recipient_restrictions}
 
 
 def _dovecot_config(root: Path, m: MTA, chain: Path, instance: str) -> str:
-    dh = "ssl_dh = </usr/share/dovecot/dh.pem\n" if Path("/usr/share/dovecot/dh.pem").exists() else ""
+    dh_file = Path("/usr/share/dovecot/dh.pem")
+    dh = f"ssl_dh = <{dh_file}\n" if dh_file.exists() else ""
     d = root / "dovecot"
     return f"""\
 instance_name = {instance}
@@ -452,10 +459,11 @@ def start_mta(base_dir: str | os.PathLike | None = None, *, user: str = "alarm",
             m._dovecot = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)],
                                           stdin=subprocess.DEVNULL, stdout=err, stderr=err)
         deadline = started + timeout
+        tls = m.ssl_context()
         _wait_port(smtp, deadline, b"220 ")
+        _wait_port(smtps, deadline, b"220 ", tls)
         _wait_port(pop3, deadline, b"+OK")
-        _wait_port(pop3s, deadline, b"")
-        _wait_port(smtps, deadline, b"")
+        _wait_port(pop3s, deadline, b"+OK", tls)
         while not (root / "spool" / "private" / "auth").exists():
             if m._dovecot.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("dovecot did not create the SASL auth socket")
@@ -468,6 +476,7 @@ def start_mta(base_dir: str | os.PathLike | None = None, *, user: str = "alarm",
         if isinstance(exc, Exception):
             raise RuntimeError(f"test MTA failed to start: {exc}\n{detail}") from exc
         raise
+    atexit.register(m.stop)  # in case the caller never stops it; stop() is idempotent
     return m
 
 
@@ -483,8 +492,8 @@ _shared: MTA | None = None
 _users = 0
 
 
-@pytest.fixture(scope="session")
-def mta():
+@pytest.fixture(scope="session", name="mta")
+def mta_fixture():
     """A running Postfix + Dovecot for the whole session (see module docstring)."""
     global _shared, _users
     if _shared is None:
@@ -502,8 +511,8 @@ def mta():
             _shared = None
 
 
-@pytest.fixture
-def clean_mta(mta):
+@pytest.fixture(name="clean_mta")
+def clean_mta_fixture(mta):
     """The session's MTA with an empty mailbox and queue."""
     mta.clear()
     return mta

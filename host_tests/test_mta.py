@@ -12,8 +12,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
-from mta import MTA, _alive, _pids_with_env, clean_mta, mta, start_mta  # noqa: F401
+from mta import (  # noqa: F401  (fixtures)
+    MTA,
+    _alive,
+    _pids_with_env,
+    clean_mta_fixture,
+    mta_fixture,
+    start_mta,
+)
 
 BODY = "Alarm: input 3 opened\r\nZone: Keller\r\nTemp: 21.5 \u00b0C\r\n.leading dot line\r\n"
 
@@ -94,7 +100,7 @@ def test_send_with_starttls_and_auth_arrives_intact(clean_mta, mechanism):
     assert msg["Delivered-To"] == mta.address
     # Maildir files use LF line ends; otherwise the body is byte for byte what was sent.
     assert body_of(mail.data) == BODY.replace("\r\n", "\n").encode()
-    assert f"ESMTPSA" in msg["Received"]
+    assert "ESMTPSA" in msg["Received"]
 
 
 def test_implicit_tls_submission_port(clean_mta):

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 start=$(date +%s)
-pkgs=(postfix dovecot-core dovecot-pop3d openssl ca-certificates)
+pkgs=(postfix dovecot-core dovecot-pop3d openssl)
 
 have_all() {
     local p
@@ -75,9 +75,6 @@ fi
 
 stop_system_services
 
-# Postfix refuses to start an instance while its system-wide main.cf is missing only for
-# commands that read the default config; our instances use "postfix -c DIR", so nothing more
-# is needed here. Report what we have.
 pf_ver=$(/usr/sbin/postconf -d -h mail_version 2>/dev/null || echo '?')
 dc_ver=$(/usr/sbin/dovecot --version 2>/dev/null | cut -d' ' -f1 || echo '?')
 echo "install_mta.sh: ${action}: postfix ${pf_ver}, dovecot ${dc_ver}" \
