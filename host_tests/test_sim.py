@@ -375,3 +375,67 @@ def test_sigint_with_host_connected(sim):
         c.settimeout(3)
         assert c.recv(100) == b""  # the cable is gone
     assert s.stop() == 0
+
+
+# ------------------------------------------------------------------ end to end: the newcomer's mail
+
+
+def test_newcomer_sends_a_mail_into_the_sink_over_the_pty(sim, tmp_path):
+    """make run, open the pty, configure, AT#CONNECTIONSTART, AT#PUTMAIL: an .eml appears."""
+    serial = pytest.importorskip("serial")
+    s = sim()
+    with serial.Serial(s.info["serial"], 115200, timeout=5) as p:
+
+        def cmd(line, want):
+            p.write(line + b"\r")
+            got = p.read(len(line) + 1 + len(want))
+            assert got == line + b"\r" + want, got
+
+        cmd(b'AT#SENDERADDR="panel@example.com"', OK)
+        cmd(b'AT#REC1="ops@example.com"', OK)
+        cmd(b'AT#SUBJ1="Alarm"', OK)
+        p.write(b"AT#CONNECTIONSTART\r")
+        tail = b"\r\nOk_Info_GprsActivation\r\n"
+        got = b""
+        while not got.endswith(tail):
+            data = p.read(1)
+            assert data, got
+            got += data
+        cmd(b"AT#PUTMAIL", b"\r\nOk_Info_WaitingForData\r\n")
+        p.write(b"Tank 3 level low\r\n")
+        time.sleep(0.3)  # hosts pause between chunks; the end marker arrives split
+        p.write(b"\r\n.")
+        time.sleep(0.3)
+        p.write(b"\r\n")
+        assert p.read(len(OK)) == OK
+        cmd(b"AT", OK)
+    line = s.readline(5)
+    assert line.startswith("mail: "), line
+    eml = open(line[len("mail: ") :], "rb").read()
+    assert b"\r\nSubject: Alarm\r\n" in eml and b"\r\nTo: ops@example.com\r\n" in eml
+    assert eml.endswith(b"\r\n\r\nTank 3 level low\r\n\r\n")
+
+
+def test_settings_survive_restart_then_mail_goes_out(sim, tmp_path):
+    s = sim("--tcp", "127.0.0.1:0")
+    with s.connect() as c:
+        for line in (
+            b'AT#SENDERADDR="a@example.com"',
+            b'AT#REC1="b@example.com"',
+            b"AT#CONNECTIONSTART",
+        ):
+            c.sendall(line + b"\r")
+            recv_until(c, b"\r\n", 5)
+            quiet(c, 0.3)
+    assert s.stop() == 0
+    s2 = sim("--tcp", "127.0.0.1:0", state=s.state)
+    with s2.connect() as c:
+        c.sendall(b"ATE0\rAT#CONNECTIONSTART\r")
+        assert recv_until(c, b"Ok_Info_GprsActivation\r\n").startswith(b"ATE0\r" + OK)
+        c.sendall(b"AT#PUTMAIL\r")
+        assert recv_exact(c, b"\r\nOk_Info_WaitingForData\r\n") == (
+            b"\r\nOk_Info_WaitingForData\r\n"
+        )
+        c.sendall(b"after a power cycle\r\n.\r\n")
+        assert recv_exact(c, OK) == OK
+    assert s2.readline(5).startswith("mail: ")
