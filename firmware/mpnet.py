@@ -1,5 +1,6 @@
 """Net/Conn for MicroPython boards: DNS, TCP and TLS over asyncio streams (socket, ssl)."""
 
+import binascii
 import errno
 import socket
 import ssl
@@ -7,6 +8,7 @@ import ssl
 from modem.compat import asyncio
 from modem.errors import DNS_FAILED, SMTP_CONNECT, SMTP_LOST, SMTP_TLS, NetError
 
+_TEXT_MAX = 100  # characters of an error text kept
 _READ_LIMIT = 512  # largest single read: a TLS record is decrypted in place, no bigger buffer
 
 # Before the first byte from the server these errno codes mean "could not connect": a
@@ -28,13 +30,14 @@ _CONNECT_ERRNOS = tuple(
 
 
 def _text(e):
-    """An exception as a short text for traces (no secrets pass through here)."""
+    """An exception as one short line for traces and #SMTPLOG (mbedtls texts hold newlines)."""
     a = e.args
-    if len(a) > 1:
-        return "%s %s" % (a[0], a[1])
-    if a:
-        return str(a[0])
-    return e.__class__.__name__
+    if not a:
+        return e.__class__.__name__
+    if isinstance(a[0], int) and a[0] > 0 and len(a) == 1:
+        return errno.errorcode.get(a[0], str(a[0]))
+    t = " ".join([str(x) for x in a])
+    return " ".join(t.split())[:_TEXT_MAX]
 
 
 def _is_ip(host):
@@ -45,6 +48,31 @@ def _is_ip(host):
         if not p.isdigit() or len(p) > 3 or int(p) > 255:
             return False
     return True
+
+
+def load_cafile(ctx, path):
+    """Trust every PEM certificate in path, one at a time (constant memory, any bundle size).
+
+    Each certificate goes to mbedtls as DER: some MicroPython builds lack PEM parsing
+    (MBEDTLS_PEM_PARSE_C), and a whole bundle in one string would need its size in RAM twice.
+    """
+    n = 0
+    body = None
+    with open(path, "rb") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith(b"-----BEGIN CERTIFICATE"):
+                body = []
+            elif line.startswith(b"-----END CERTIFICATE"):
+                if body:
+                    ctx.load_verify_locations(cadata=binascii.a2b_base64(b"".join(body)))
+                    n += 1
+                body = None
+            elif body is not None:
+                body.append(line)
+    if not n:
+        raise ValueError("no PEM certificate")
+    return n
 
 
 def make_context(tls):
@@ -59,10 +87,10 @@ def make_context(tls):
         if tls.verify:
             ctx.verify_mode = ssl.CERT_REQUIRED
             if tls.cafile:
-                ctx.load_verify_locations(cafile=tls.cafile)
+                load_cafile(ctx, tls.cafile)
         else:
             ctx.verify_mode = ssl.CERT_NONE
-    except (OSError, ValueError) as e:  # missing cafile (ENOENT), not PEM ("invalid cert")
+    except (OSError, ValueError) as e:  # missing cafile (ENOENT), not PEM, "invalid cert"
         raise NetError(SMTP_TLS, "cafile: " + _text(e)) from None
     return ctx
 
@@ -82,6 +110,7 @@ class MPConn:
         self._s = stream
         self._got = False  # any byte received yet
         self._tls = False  # wrapped, handshake not yet proven by a successful I/O
+        self._pending = None  # bytes read while kicking off the handshake
 
     def _error(self, e):
         code = _errno(e)
@@ -94,6 +123,10 @@ class MPConn:
         return NetError(SMTP_LOST, _text(e))
 
     async def read(self, n):
+        if self._pending is not None:
+            data = self._pending
+            self._pending = None
+            return data
         try:
             data = await self._s.read(n if n < _READ_LIMIT else _READ_LIMIT)
         except (OSError, ValueError) as e:
@@ -124,6 +157,15 @@ class MPConn:
         self._sock = s
         self._s = asyncio.StreamReader(s)  # one Stream object reads and writes on MicroPython
         self._tls = True
+        # Kick the handshake off: a read sends the ClientHello, then wants the server's reply
+        # (EAGAIN, None here). Without it the first awaited read would poll a socket on which
+        # nothing arrives, since the server waits for the ClientHello (implicit TLS).
+        try:
+            data = s.read(_READ_LIMIT)
+        except (OSError, ValueError) as e:
+            raise self._error(e) from None
+        if data is not None:  # cannot happen before the server's Finished; kept, not lost
+            self._pending = data
 
     async def starttls(self, tls):
         """Upgrade in place (RFC 3207): the handshake runs within the next read or write."""

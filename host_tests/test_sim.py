@@ -377,7 +377,7 @@ def test_sigint_with_host_connected(sim):
     assert s.stop() == 0
 
 
-# ------------------------------------------------------------------ end to end: the newcomer's mail
+# ------------------------------------------------------------ end to end: the newcomer's mail
 
 
 def test_newcomer_sends_a_mail_into_the_sink_over_the_pty(sim, tmp_path):
