@@ -6,7 +6,7 @@ import sys
 from .compat import asyncio, const, wait_for
 from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
 from .lineio import LineReader
-from . import params
+from . import params, version
 
 # Extended commands, one line each: name, handler module, forms (x exec, s set, r read,
 # t test). A handler module is imported when first needed; the mail modules are dropped again
@@ -31,7 +31,7 @@ COMMANDS = (
 )
 _TRANSIENT = ("mail", "mailbody", "smtp", "smtpdata")
 # Handler modules that take turns in RAM: loading one drops the others (basic stays).
-_TURNS = ("atcmds", "session", "mail")
+_TURNS = ("basic", "atcmds", "session", "mail")
 
 
 def lookup(name):
@@ -291,32 +291,72 @@ class Modem:
         self.info(info)
 
     async def run_basic(self, text, i):
+        """One V.250 basic command at text[i]; returns (next index, information lines)."""
         c = text[i].upper()
         j = i + 1
         if c == "&" and j < len(text):
             c = "&" + text[j].upper()
             j += 1
-        handler = _module("basic").BASIC.get(c)
-        if handler is None:
-            raise ATError()
-        if c == "D":  # dial: the rest of the line is the number
-            return len(text), await handler(self, text[j:])
+        if c == "D":  # dial: the rest of the line is the number; there is no call to make
+            self.result = "NO CARRIER"
+            return len(text), []
         if c == "S":
-            k = j
-            while k < len(text) and text[k].isdigit():
-                k += 1
-            if k < len(text) and text[k] == "?":
-                return k + 1, await handler(self, (text[j:k], None))
-            if k < len(text) and text[k] == "=":
-                m = k + 1
-                while m < len(text) and text[m].isdigit():
-                    m += 1
-                return m, await handler(self, (text[j:k], text[k + 1 : m]))
-            raise ATError()
+            return self.sreg(text, j)
         k = j
         while k < len(text) and text[k].isdigit():
             k += 1
-        return k, await handler(self, text[j:k])
+        lim = _BASIC.get(c)
+        v = int(text[j:k]) if k > j else 0
+        if lim is None or v > lim:
+            raise ATError()
+        lines = []
+        p = self.profile
+        if c in ("E", "V", "Q"):
+            p[c] = v
+        elif c == "Z":  # restore the AT&W profile (V.250 6.1.1)
+            self.restore_profile()
+        elif c == "&F":  # factory profile, not saved until AT&W
+            self.restore_profile(saved=False)
+        elif c == "&W":
+            self.save("profile", dict(p))
+        elif c == "I":
+            if v == 0:
+                lines = [version.MANUFACTURER, version.MODEL]
+            elif v == 3:
+                lines = [version.REVISION]
+            else:
+                raise ATError()
+        elif c == "&V":
+            g = self.gsm
+            lines = [
+                "E%d Q%d V%d +CMEE=%d +IPR=%d +IFC=%d,%d"
+                % (p["E"], p["Q"], p["V"], p["CMEE"], p["IPR"], p["IFC"][0], p["IFC"][1]),
+                "+CREG=%d +CGREG=%d +WIND=%d +WOPEN=%d"
+                % (g["CREG"], g["CGREG"], g["WIND"], g["WOPEN"]),
+            ]
+        elif c == "O" and getattr(self, "resume", None) is not None:
+            lines = await self.resume()
+        elif c in ("O", "A"):  # no data connection to go back to, no call to answer
+            self.result = "NO CARRIER"
+        return k, lines  # H, L, M, X, &C, &D, &K, &S: accepted, nothing to change
+
+    def sreg(self, text, j):
+        """ATSn? / ATSn=v."""
+        k = j
+        while k < len(text) and text[k].isdigit():
+            k += 1
+        r = int(text[j:k]) if k > j else -1
+        if r not in self.sregs or k >= len(text) or text[k] not in "?=":
+            raise ATError()
+        if text[k] == "?":
+            return k + 1, ["%03d" % self.sregs[r]]
+        m = k + 1
+        while m < len(text) and text[m].isdigit():
+            m += 1
+        if m == k + 1 or int(text[k + 1 : m]) > 255:
+            raise ATError()
+        self.sregs[r] = int(text[k + 1 : m])
+        return m, []
 
     async def run_extended(self, text):
         if text[0] == "#":
@@ -366,6 +406,10 @@ class Modem:
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
+
+# V.250 basic commands and the highest value each takes (S000333D p49; legacy-hosts.md).
+_BASIC = {"E": 1, "V": 1, "Q": 1, "Z": 0, "I": 9, "H": 0, "L": 3, "M": 2, "X": 4, "O": 0,
+          "A": 0, "&F": 0, "&W": 0, "&V": 0, "&C": 1, "&D": 2, "&K": 6, "&S": 1}
 
 
 def _module(name):
