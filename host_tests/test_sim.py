@@ -247,7 +247,7 @@ def test_pty(sim):
     s = sim()
     path = s.info["serial"]
     assert path.startswith("/dev/pts/")
-    assert s.info["connect"] == "picocom -b 115200 " + path
+    assert s.info["connect"] == "picocom -b 115200 --omap crcrlf " + path
     with serial.Serial(path, 115200, timeout=3) as p:
         p.write(b"AT\r")
         assert p.read(9) == b"AT\r" + OK
@@ -288,7 +288,7 @@ def test_pty_link(sim, tmp_path):
     link = tmp_path / "ttyMODEM"
     s = sim("--link", str(link))
     assert os.readlink(link) == s.info["serial"]
-    assert s.info["connect"] == "picocom -b 115200 " + str(link)
+    assert s.info["connect"] == "picocom -b 115200 --omap crcrlf " + str(link)
     fd = os.open(str(link), os.O_RDWR | os.O_NOCTTY)
     try:
         # A host that does not configure the port still gets a raw 8N1 line: no echo, no

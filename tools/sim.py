@@ -268,7 +268,7 @@ async def serve(args):
                     os.unlink(link)
                 os.symlink(port.name, link)
                 status("link: %s -> %s" % (link, port.name))
-            hint = "picocom -b 115200 " + (link or port.name)
+            hint = "picocom -b 115200 --omap crcrlf " + (link or port.name)
         await modem.start()
         task = asyncio.ensure_future(modem.run(port))
         status("connect: " + hint)
