@@ -7,7 +7,12 @@ STATE ?= state
 RUNTIME ?= cpython
 SIM_ARGS ?=
 
-.PHONY: run test lint docs bench mpy clean
+BOARD ?= esp32
+PORT ?= /dev/ttyUSB0
+SSID ?=
+CA ?=
+
+.PHONY: run test lint docs bench mpy clean deploy repl config package
 
 $(STAMP): requirements.txt
 	$(PY) -m venv $(VENV)
@@ -34,6 +39,18 @@ bench: $(STAMP)
 
 mpy: $(STAMP)
 	$(VPY) tools/build_mpy.py
+
+deploy: $(STAMP)
+	$(VPY) tools/deploy.py --board $(BOARD) --port $(PORT)
+
+repl: $(STAMP)
+	$(VPY) tools/repl.py --port $(PORT)
+
+config: $(STAMP)
+	$(VPY) tools/config.py --port $(PORT) $(if $(SSID),--wifi-ssid "$(SSID)") $(if $(CA),--ca "$(CA)")
+
+package: $(STAMP)
+	$(VPY) tools/deploy.py --package-json
 
 clean:
 	rm -rf build .pytest_cache

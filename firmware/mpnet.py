@@ -4,12 +4,23 @@ import binascii
 import errno
 import socket
 import ssl
+import time
 
-from modem.compat import asyncio
-from modem.errors import DNS_FAILED, SMTP_CONNECT, SMTP_LOST, SMTP_TLS, NetError
+from modem.compat import asyncio, const
+from modem.errors import (
+    DNS_FAILED,
+    LISTEN_FAILED,
+    SMTP_CONNECT,
+    SMTP_LOST,
+    SMTP_TLS,
+    SOCKET_IO,
+    NetError,
+)
 
-_TEXT_MAX = 100  # characters of an error text kept
-_READ_LIMIT = 512  # largest single read: a TLS record is decrypted in place, no bigger buffer
+_TEXT_MAX = const(100)  # characters of an error text kept
+_READ_LIMIT = const(512)  # largest single read (mbedtls decrypts in place: no bigger buffer)
+_POLL_S = 0.02  # readiness by polling, where asyncio's I/O queue is not reachable
+_PING_PORT = const(7)  # echo: the TCP substitute for ICMP times any answer, SYN-ACK or RST
 
 # Before the first byte from the server these errno codes mean "could not connect": a
 # non-blocking connect reports a refusal only at the first I/O, and lwIP ports report a refused
@@ -105,10 +116,10 @@ class MPConn:
     failures (SMTP_CONNECT): a non-blocking connect reports a refusal only at the first I/O.
     """
 
-    def __init__(self, sock, stream):
+    def __init__(self, sock, stream, accepted=False):
         self._sock = sock  # the raw socket, kept for starttls
         self._s = stream
-        self._got = False  # any byte received yet
+        self._got = accepted  # any byte received yet (an accepted peer is connected)
         self._tls = False  # wrapped, handshake not yet proven by a successful I/O
         self._pending = None  # bytes read while kicking off the handshake
 
@@ -144,8 +155,9 @@ class MPConn:
             raise self._error(e) from None
         self._tls = False  # mbedtls_ssl_write returns only after the handshake completed
 
-    def _wrap(self, tls):
-        ctx = make_context(tls)
+    def _wrap(self, tls, ctx=None):
+        if ctx is None:
+            ctx = make_context(tls)
         try:
             # SNI and the certificate's host name check both use server_hostname (mbedtls).
             s = ctx.wrap_socket(
@@ -192,19 +204,100 @@ def _errno(e):
     return e.args[0] if isinstance(e, OSError) and e.args else None
 
 
+def _readable(sock):
+    """Wait until sock can be read or accepted, as asyncio's own streams and server do; a
+    cancelled wait takes nothing from the socket."""
+    q = getattr(getattr(asyncio, "core", None), "_io_queue", None)
+    if q is None:  # not MicroPython's asyncio: poll
+        return asyncio.sleep(_POLL_S)
+    return _queue_read(q, sock)
+
+
+def _queue_read(q, sock):
+    yield q.queue_read(sock)
+
+
+def _would_block(e):
+    return _errno(e) in (errno.EAGAIN, getattr(errno, "EWOULDBLOCK", errno.EAGAIN))
+
+
+class MPListener:
+    """A listening TCP socket: accept() -> (MPConn, peer address)."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    async def accept(self):
+        while True:
+            try:
+                s, addr = self._sock.accept()
+                break
+            except OSError as e:
+                if not _would_block(e):
+                    raise NetError(LISTEN_FAILED, _text(e)) from None
+            await _readable(self._sock)
+        s.setblocking(False)
+        return MPConn(s, asyncio.StreamReader(s), True), _address(addr)
+
+    def close(self):
+        self._sock.close()
+
+
+class MPDatagram:
+    """A UDP socket: recv(n) -> (data, address, port), cut to n bytes; send(data, address,
+    port). The network stack's buffer is the only queue."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    async def recv(self, n):
+        while True:
+            try:
+                data, addr = self._sock.recvfrom(n)
+                return data, _address(addr), _port(addr)
+            except OSError as e:
+                if not _would_block(e):
+                    raise NetError(SOCKET_IO, _text(e)) from None
+            await _readable(self._sock)
+
+    async def send(self, data, addr, port):
+        try:
+            self._sock.sendto(data, _sockaddr(addr, port))
+        except OSError as e:  # no route, too long, no buffer
+            raise NetError(SOCKET_IO, _text(e)) from None
+
+    def close(self):
+        self._sock.close()
+
+
+def _sockaddr(addr, port):
+    # A dotted address resolves without DNS; the result suits sendto and bind on every port.
+    return socket.getaddrinfo(addr, port, 0, socket.SOCK_DGRAM)[0][-1]
+
+
 class MPNet:
-    """The core's Net on MicroPython: getaddrinfo, asyncio.open_connection, ssl.
+    """The core's Net on MicroPython: getaddrinfo, asyncio.open_connection, ssl, and the
+    socket services (TCP listener, UDP, PING) of docs/sockets.md.
 
     before_block, when given, is called before a call that blocks the event loop
     (getaddrinfo): a board feeds its watchdog there so a slow DNS server cannot reset it.
+    bind_host is the address listeners and UDP sockets bind to (tests: 127.0.0.1).
     """
+
+    bind_host = "0.0.0.0"
+    ping_port = _PING_PORT
+    ping_used = None
 
     def __init__(self, before_block=None):
         self.before_block = before_block
 
     async def resolve(self, host):
-        """The IPv4 address of host. Blocking: MicroPython's getaddrinfo has no async form,
-        so the loop stalls for the DNS round trip (lwIP gives up after a few seconds)."""
+        """The IPv4 address of host (an address is returned as it is, without DNS).
+
+        Blocking: MicroPython's getaddrinfo has no asynchronous form, so the event loop stalls
+        for the DNS round trip, and for lwIP's retries (several seconds) when no DNS server
+        answers. before_block() runs first, so the watchdog starts that wait freshly fed.
+        """
         if _is_ip(host):
             return host
         if self.before_block:
@@ -222,8 +315,7 @@ class MPNet:
 
     async def connect(self, addr, port, tls=None):
         """TCP connect; with tls (a TLSConfig) the implicit-TLS session on the same socket."""
-        if tls is not None:
-            make_context(tls)  # a bad cafile fails before any packet is sent
+        ctx = make_context(tls) if tls is not None else None  # a bad cafile: no packet sent
         try:
             reader, _ = await asyncio.open_connection(addr, port)
         except OSError as e:  # no route, or refused at once
@@ -231,17 +323,72 @@ class MPNet:
         conn = MPConn(reader.s, reader)
         if tls is not None:
             try:
-                conn._wrap(tls)
+                conn._wrap(tls, ctx)
             except NetError:
                 conn._drop()
                 raise
         return conn
 
+    def _bound(self, kind, port):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            if kind == socket.SOCK_STREAM:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(_sockaddr(self.bind_host, port))
+            if kind == socket.SOCK_STREAM:
+                s.listen(1)
+            s.setblocking(False)
+        except OSError as e:  # in use, no permission
+            s.close()
+            raise NetError(LISTEN_FAILED, _text(e)) from None
+        return s
+
+    async def listen(self, port):
+        """AT#LTCPSTART: a TCP port listening (backlog 1)."""
+        return MPListener(self._bound(socket.SOCK_STREAM, port))
+
+    async def udp(self, port=0):
+        """AT#OUDP (port 0: any), AT#LUDPSTART."""
+        return MPDatagram(self._bound(socket.SOCK_DGRAM, port))
+
+    async def ping(self, addr, timeout_ms):
+        """AT#PING: milliseconds until addr answers on TCP port 7 (SYN-ACK or RST), or None.
+
+        MicroPython has no portable ICMP (lwIP ports build without raw sockets), so this is
+        the substitute of docs/sockets.md on every MicroPython board.
+        """
+        self.ping_used = "tcp"
+        t0 = time.ticks_ms()
+        try:
+            r, _ = await asyncio.wait_for(
+                asyncio.open_connection(addr, self.ping_port), timeout_ms / 1000
+            )
+        except asyncio.TimeoutError:
+            return None
+        except OSError:  # no route: nothing answered
+            return None
+        ms = time.ticks_diff(time.ticks_ms(), t0)
+        try:
+            # Connected or not: the outcome of the connect shows at the first read.
+            r.s.read(1)
+            alive = True
+        except OSError as e:
+            alive = _errno(e) in (errno.ECONNREFUSED, errno.ECONNRESET)  # a RST answers
+        r.s.close()
+        return ms if alive else None
+
 
 def _address(sockaddr):
-    """The dotted address of a getaddrinfo sockaddr (a tuple on some ports, bytes on others)."""
+    """The dotted address of a sockaddr (a tuple on lwIP ports, packed bytes on unix)."""
     if isinstance(sockaddr, tuple):
         return sockaddr[0]
-    # lwIP ports return a packed sockaddr_in: family(2) port(2) address(4).
+    # The unix port returns a packed sockaddr_in: family(2) port(2) address(4).
     b = bytes(sockaddr)
     return "%d.%d.%d.%d" % (b[4], b[5], b[6], b[7])
+
+
+def _port(sockaddr):
+    if isinstance(sockaddr, tuple):
+        return sockaddr[1]
+    b = bytes(sockaddr)
+    return (b[2] << 8) | b[3]

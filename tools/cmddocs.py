@@ -1,5 +1,8 @@
 """Words for the command reference: kept off the board, checked against the table."""
 
+# The errors every socket command shares.
+_SOCK = "35867 no session; 37123 another service runs (a listener, a socket left with +++, mail)"
+
 # name: (syntax, responses, errors, description)
 COMMANDS = {
     "#CACERT": (
@@ -7,7 +10,7 @@ COMMANDS = {
         "OK; AT#CACERT? answers #CACERT: 1 when one is installed, else 0",
         "34882 not a PEM certificate or over 8192 bytes; 37123; 37980; 34824",
         "Extension: a CA certificate that TLS verification trusts besides the system's "
-        "(SMTPSEC, POP3SEC). Verification itself is turned off only by SMTPVERIFY=0.",
+        "(SMTPSEC, POP3SEC). Verification is turned off only by SMTPVERIFY=0 or POP3VERIFY=0.",
     ),
     "#CONNECTIONSTART": (
         "AT#CONNECTIONSTART",
@@ -26,6 +29,74 @@ COMMANDS = {
         '#MY IP: "a.b.c.d", #PEER IP: "...", #GATEWAY IP: "..."',
         "35867",
         "",
+    ),
+    "#GETMAIL": (
+        "AT#GETMAIL",
+        "Ok_Info_Mail, the first mail of the box (dot-stuffed; its header is included only "
+        "with POP3HEADERMODE=1), CR LF . CR LF, then OK once the mail was deleted on the server; "
+        "Ok_Info_NoMail then OK when the box is empty",
+        "35867 no session; 37123 another service runs; 38027 name not resolved; 37990-37995 "
+        "POP3 steps; 37996 no server answer within POP3TIMEOUT. An error after Ok_Info_Mail "
+        "comes after CR LF . CR LF, and the mail stays on the server",
+        "Fetches the first mail from POP3SERV over POP3 (POP3SEC: STLS or implicit TLS) and "
+        "deletes it once the host has it all. See docs/mail.md.",
+    ),
+    "#LTCPSTART": (
+        "AT#LTCPSTART=<id> (AT#LTCPSTART: profile 1)",
+        "OK; then Ok_Info_WaitingForData when a peer TCPSERV allows connects (data mode); "
+        "an ETX or AT#LTCPSTOP before that stops listening with OK",
+        _SOCK + "; 34882 id not 1 or 2; 38050 TCPPORT 0 or TCPSERV not a dotted address "
+        "(255.255.255.255 = any peer); 38051 port in use",
+        "Listens on TCPPORT; the modem stays in command mode (parameter writes answer 37123) "
+        "until a peer arrives. Other peers are closed at once. One session per start. "
+        "See docs/sockets.md.",
+    ),
+    "#LTCPSTOP": (
+        "AT#LTCPSTOP=<id>",
+        "OK (also when nothing listens)",
+        "34882 id not 1 or 2",
+        "Closes the listening port of that profile.",
+    ),
+    "#LUDPSTART": (
+        "AT#LUDPSTART",
+        "OK; then Ok_Info_WaitingForData and the datagram, escaped, when the first datagram "
+        "UDPSERV allows arrives (data mode); AT#LUDPSTOP or an ETX before that stops with OK",
+        _SOCK + "; 38050 UDPPORT 0 or UDPSERV not a dotted address (255.255.255.255 = any); "
+        "38051 port in use",
+        "Listens on UDPPORT; the session's peer is the sender of the first datagram. "
+        "See docs/sockets.md.",
+    ),
+    "#LUDPSTOP": (
+        "AT#LUDPSTOP",
+        "OK (also when nothing listens)",
+        "",
+        "Stops a UDP listener that has not received its first datagram.",
+    ),
+    "#OTCP": (
+        "AT#OTCP=<id> or AT#OTCP (profile 1)",
+        "Ok_Info_WaitingForData once connected (data mode); after a bare ETX from the host: OK; "
+        "when the peer closes: ETX (DLEMODE=1), Ok_Info_SocketClosed, OK; after +++: OK",
+        _SOCK + "; 34882 id not 1 or 2; 38050 TCPPORT 0 or TCPSERV empty; 38027 name not "
+        "resolved; 38016 refused, unreachable or no answer within S7 seconds",
+        "Opens a TCP connection to TCPSERV:TCPPORT of the profile. Data mode, escaping, "
+        "TCPTXDELAY, +++ and ATO: docs/sockets.md.",
+    ),
+    "#OUDP": (
+        "AT#OUDP",
+        "Ok_Info_WaitingForData (data mode); after a bare ETX: Ok_Info_SocketClosed, OK",
+        _SOCK + "; 38050 UDPPORT 0 or UDPSERV empty; 38027 name not resolved; 38052 a datagram "
+        "could not be sent (the session ends with ETX, then the error)",
+        "UDP to UDPSERV:UDPPORT: one datagram per UDPTXDELAY batch (at most 1460 bytes); "
+        "datagrams from that address and port go to the host. ETX and DLE always escaped.",
+    ),
+    "#PING": (
+        "AT#PING",
+        'per request "<PINGREMOTE>" is alive : time = <n> ms, or NO answer from '
+        '"<PINGREMOTE>"; then OK',
+        _SOCK + "; 38050 PINGREMOTE empty; 38027 name not resolved",
+        "PINGNUM ICMP echo requests, PINGDELAY seconds apart, each waiting up to PINGDELAY "
+        "seconds. Where ICMP cannot be sent, the time to a TCP answer on port 7 "
+        "(docs/sockets.md).",
     ),
     "#PUTMAIL": (
         "AT#PUTMAIL, then the body, then CR LF . CR LF",
@@ -251,6 +322,7 @@ PARAMS = {
     "POP3PW": "password",
     "POP3SEC": "0 none, 1 STLS, 2 implicit TLS",
     "POP3SERV": "server name or address",
+    "POP3TIMEOUT": "seconds to wait for any reply or data from the server",
     "POP3UN": "user",
     "POP3VERIFY": "1 verify the certificate, 0 do not",
     "REC1": "To: addresses, comma separated",

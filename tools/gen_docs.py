@@ -81,6 +81,17 @@ ERRORS = (
     ("SMTP_LOST", "ours: the SMTP server closed the connection"),
     ("SERIAL_TIMEOUT", "ours: no byte from the host for DATATIMEOUT (50 s) in data or entry mode"),
     ("NO_RECIPIENT", "ours: no recipient configured (REC1 empty)"),
+    ("POP3_CONNECT", "ours: POP3 server refused or unreachable"),
+    ("POP3_GREETING", "ours: POP3 server greeted with -ERR or not at all like POP3"),
+    ("POP3_TLS", "ours: STLS refused, TLS handshake or certificate failed (POP3SEC 1, 2)"),
+    ("POP3_AUTH", "ours: POP3 login (USER/PASS) refused"),
+    ("POP3_COMMAND", "ours: POP3 STAT, RETR, DELE or QUIT refused or answered malformed"),
+    ("POP3_LOST", "ours: the POP3 server closed or reset the connection"),
+    ("POP3_NO_ANSWER", "ours: no answer from the POP3 server within POP3TIMEOUT (180 s)"),
+    ("TCP_OPEN_FAILED", "TCP open failed: refused, unreachable, or no answer within S7 [hosts]"),
+    ("NOT_CONFIGURED", "ours: a port 0, a server or PINGREMOTE empty, a filter not an address"),
+    ("LISTEN_FAILED", "ours: the listening port could not be opened (in use)"),
+    ("SOCKET_IO", "ours: a UDP datagram could not be sent or received"),
 )
 
 
@@ -176,9 +187,13 @@ def generate():
 BASIC_NOTES = """
 - `ATE<0|1>` echo, `ATV<0|1>` verbose, `ATQ<0|1>` quiet, `ATZ` restore profile, `AT&F` factory
   profile, `AT&W` save profile, `AT&V` show settings, `ATI0` identity, `ATI3` revision,
-  `ATS<n>?` / `ATS<n>=<v>` S-registers 0, 3, 4, 5, 6, 7, 8, 10 (three-digit answer).
-- `ATH`, `ATL`, `ATM`, `ATX`, `AT&C`, `AT&D`, `AT&K`, `AT&S` are accepted and change nothing
-  (there is no voice call, speaker or DCD/DTR wiring to honour).
+  `ATS<n>?` / `ATS<n>=<v>` S-registers 0, 3, 4, 5, 6, 7, 8, 10, 12 (three-digit answer).
+  S7 (default 50) is the seconds `AT#OTCP` waits for the connection; S12 (default 50, in
+  1/50 s) is the `+++` guard time of socket data mode, 0 turns `+++` off (docs/sockets.md).
+- `ATO` returns to a socket left with `+++` (`Ok_Info_WaitingForData`); `ATH` closes it, and
+  stops a waiting `AT#LTCPSTART`/`AT#LUDPSTART` listener (`OK`).
+- `ATL`, `ATM`, `ATX`, `AT&C`, `AT&D`, `AT&K`, `AT&S` (and `ATH` with nothing to close) are
+  accepted and change nothing (there is no voice call, speaker or DCD/DTR wiring to honour).
 - `ATD...`, `ATA` and `ATO` without a data connection answer `NO CARRIER`.
 - Any other command answers `ERROR`.
 """

@@ -1,10 +1,21 @@
 """Net/Conn for CPython: DNS, TCP and TLS through asyncio streams and ssl (host board)."""
 
 import asyncio
+import os
 import socket
 import ssl
+import struct
+import time
 
-from modem.errors import DNS_FAILED, SMTP_CONNECT, SMTP_LOST, SMTP_TLS, NetError
+from modem.errors import (
+    DNS_FAILED,
+    LISTEN_FAILED,
+    SMTP_CONNECT,
+    SMTP_LOST,
+    SMTP_TLS,
+    SOCKET_IO,
+    NetError,
+)
 
 _CLOSE_WAIT_S = 5
 
@@ -66,7 +77,193 @@ class HostConn:
             self._w.transport.abort()
 
 
-class HostNet:
+# ---------------------------------------------------------------- socket services
+# TCP listener, UDP and PING for AT#LTCPSTART, AT#OUDP/#LUDPSTART and AT#PING (docs/design.md).
+
+
+async def _readable(sock):
+    """Wait until sock has something to read. Cancelling the wait takes nothing from it."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    fd = sock.fileno()
+    loop.add_reader(fd, lambda: fut.done() or fut.set_result(None))
+    try:
+        await fut
+    finally:
+        loop.remove_reader(fd)
+
+
+class HostListener:
+    """A listening TCP socket: accept() -> (HostConn, peer address)."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    async def accept(self):
+        while True:
+            try:
+                s, addr = self._sock.accept()
+                break
+            except (BlockingIOError, InterruptedError):
+                await _readable(self._sock)
+            except OSError as e:
+                raise NetError(LISTEN_FAILED, str(e)) from e
+        s.setblocking(False)
+        reader, writer = await asyncio.open_connection(sock=s)
+        return HostConn(reader, writer), addr[0]
+
+    def close(self):
+        self._sock.close()
+
+
+class HostDatagram:
+    """A UDP socket: recv(n) -> (data, address, port) of the next datagram, cut to n bytes;
+    send(data, address, port). The kernel's buffer is the only queue."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    async def recv(self, n):
+        while True:
+            try:
+                data, addr = self._sock.recvfrom(n)
+                return data, addr[0], addr[1]
+            except (BlockingIOError, InterruptedError):
+                await _readable(self._sock)
+            except OSError as e:
+                raise NetError(SOCKET_IO, str(e)) from e
+
+    async def send(self, data, addr, port):
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sock_sendto(self._sock, data, (addr, port))
+        except OSError as e:  # EACCES (broadcast), EMSGSIZE, no route
+            raise NetError(SOCKET_IO, str(e)) from e
+
+    def close(self):
+        self._sock.close()
+
+
+def _checksum(data):
+    """RFC 1071 Internet checksum."""
+    if len(data) & 1:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+_ping_seq = [0]
+
+
+def _echo_request(ident, seq):
+    payload = b"multitech-modem-ping" + bytes(36)  # 56 bytes, as ping(8) sends
+    head = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+    return struct.pack("!BBHHH", 8, 0, _checksum(head + payload), ident, seq) + payload
+
+
+class HostSocketNet:
+    """Listener, UDP and PING on a PC; a mixin for HostNet.
+
+    bind_host: the address listeners and UDP sockets bind to ("0.0.0.0"; the tests use
+    127.0.0.1 so nothing is reachable from outside). ping_method: "auto" (ICMP echo on a raw
+    socket when root, else an unprivileged ICMP datagram socket, else TCP), "icmp" or "tcp".
+    After each ping, ping_used tells which one measured the time.
+    """
+
+    bind_host = "0.0.0.0"
+    ping_method = "auto"
+    ping_used = None
+
+    async def listen(self, port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((self.bind_host, port))
+            s.listen(1)
+            s.setblocking(False)
+        except OSError as e:  # in use, no permission
+            s.close()
+            raise NetError(LISTEN_FAILED, str(e)) from e
+        return HostListener(s)
+
+    async def udp(self, port=0):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((self.bind_host, port))
+            s.setblocking(False)
+        except OSError as e:
+            s.close()
+            raise NetError(LISTEN_FAILED, str(e)) from e
+        return HostDatagram(s)
+
+    async def ping(self, addr, timeout_ms):
+        """Milliseconds until the echo reply from addr, or None within timeout_ms."""
+        if self.ping_method != "tcp":
+            for kind in (socket.SOCK_RAW, socket.SOCK_DGRAM):
+                try:
+                    s = socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP)
+                except OSError:  # not root / not in net.ipv4.ping_group_range
+                    continue
+                self.ping_used = "icmp"
+                try:
+                    return await self._icmp(s, kind == socket.SOCK_RAW, addr, timeout_ms)
+                finally:
+                    s.close()
+            if self.ping_method == "icmp":
+                raise NetError(SOCKET_IO, "no ICMP socket")
+        self.ping_used = "tcp"
+        return await self._tcp_ping(addr, timeout_ms)
+
+    async def _icmp(self, s, raw, addr, timeout_ms):
+        s.setblocking(False)
+        _ping_seq[0] = (_ping_seq[0] + 1) & 0xFFFF
+        seq = _ping_seq[0]
+        ident = (os.getpid() ^ id(s)) & 0xFFFF
+        t0 = time.monotonic()
+        end = t0 + timeout_ms / 1000
+        try:
+            s.sendto(_echo_request(ident, seq), (addr, 0))
+        except OSError as e:
+            raise NetError(SOCKET_IO, str(e)) from e
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                await asyncio.wait_for(_readable(s), left)
+            except asyncio.TimeoutError:
+                return None
+            try:
+                data, src = s.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                continue  # an ICMP error for an earlier packet
+            if raw:
+                data = data[(data[0] & 15) * 4 :]  # skip the IP header
+            if len(data) < 8 or src[0] != addr:
+                continue
+            typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[:8])
+            # An unprivileged datagram socket gets its identifier from the kernel.
+            if typ == 0 and rseq == seq and (rid == ident or not raw):
+                return int((time.monotonic() - t0) * 1000)
+
+    async def _tcp_ping(self, addr, timeout_ms):
+        """Substitute for ICMP: the time until port 7 answers at all (SYN-ACK or RST)."""
+        t0 = time.monotonic()
+        try:
+            _, w = await asyncio.wait_for(asyncio.open_connection(addr, 7), timeout_ms / 1000)
+            w.close()
+        except ConnectionRefusedError:
+            pass  # a RST is an answer: the host is there
+        except (OSError, asyncio.TimeoutError):
+            return None
+        return int((time.monotonic() - t0) * 1000)
+
+
+class HostNet(HostSocketNet):
     """The core's Net on a PC: getaddrinfo through the loop, asyncio.open_connection."""
 
     async def resolve(self, host):

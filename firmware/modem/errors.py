@@ -31,6 +31,20 @@ SMTP_REJECTED = const(37978)
 SMTP_LOST = const(37979)
 SERIAL_TIMEOUT = const(37980)
 NO_RECIPIENT = const(37981)
+# OURS: POP3 steps of AT#GETMAIL (block 37990-37999).
+POP3_CONNECT = const(37990)
+POP3_GREETING = const(37991)
+POP3_TLS = const(37992)
+POP3_AUTH = const(37993)
+POP3_COMMAND = const(37994)
+POP3_LOST = const(37995)
+POP3_NO_ANSWER = const(37996)
+
+# Socket services (TCP, UDP, PING): 38016 as hosts saw it, then OURS (block 38050-38053).
+TCP_OPEN_FAILED = const(38016)  # [HOST] TCP open failed: refused, unreachable, S7 timeout
+NOT_CONFIGURED = const(38050)  # OURS: server/port/remote not set, or a filter not an address
+LISTEN_FAILED = const(38051)  # OURS: the listening port could not be opened
+SOCKET_IO = const(38052)  # OURS: a UDP datagram could not be sent or received
 
 
 class ATError(Exception):

@@ -21,17 +21,22 @@ COMMANDS = (
     "#CONNECTIONSTART session x\n#CONNECTIONSTOP session x\n#DISPLAYIP session x\n"
     "#VSTATE session x\n"
     "#PUTMAIL mail x\n#SENDMAIL1 mail x\n#SENDMAIL2 mail x\n#SENDMAIL3 mail x\n"
-    "#SENDMAIL mail sx\n#SMTPLOG mail x\n"
+    "#SENDMAIL mail sx\n#SMTPLOG mail x\n#GETMAIL getmail x\n"
     "#BODY1 atcmds srtx\n#BODY2 atcmds srtx\n#BODY3 atcmds srtx\n#REC1ADD atcmds x\n"
     "#REC2ADD atcmds x\n#REC3ADD atcmds x\n#VPHY atcmds x\n#VPPP atcmds x\n"
     "#VGPRS atcmds x\n#VDNS atcmds x\n#VSMTP atcmds x\n#VPOP3 atcmds x\n#VMAIL1 atcmds x\n"
     "#VMAIL2 atcmds x\n#VMAIL3 atcmds x\n#VFTP atcmds x\n#VTCP atcmds xs\n#VUDP atcmds x\n"
     "#VPING atcmds x\n#VWIFI atcmds x\n#VMAIL atcmds x\n#VALL atcmds x\n"
     "#VVERSION atcmds x\n#CACERT atcmds xsrt\n"
+    "#OTCP sockets xs\n#LTCPSTART sockets xs\n#LTCPSTOP sockets xs\n#OUDP sockets x\n"
+    "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
 )
-_TRANSIENT = ("mail", "mailbody", "smtp", "smtpdata")
+_TRANSIENT = ("mail", "mailbody", "smtp", "smtpdata", "getmail", "pop3", "tlsconf")
 # Handler modules that take turns in RAM: loading one drops the others (basic stays).
-_TURNS = ("basic", "atcmds", "session", "mail")
+_TURNS = ("basic", "atcmds", "session", "mail", "getmail", "sockets")
+# Turn modules a service still uses in command mode (a listener, a socket left with +++):
+# they stay loaded until it ends (modem.sockets adds and removes itself).
+KEEP = set()
 
 
 def lookup(name):
@@ -93,6 +98,10 @@ class Modem:
         self.state = "IDLE"
         self.attached = True  # AT+CGATT
         self.last_smtp = []  # trace of the last SMTP exchange (no secrets)
+        self.resume = None  # async fn: ATO returns to a data session left with +++
+        self.hangup = None  # async fn: ATH and the end of the session close sockets, listeners
+        self.watch = None  # a service waiting in command mode (listener): see read_line
+        self._wake = None  # the Event read_line waits on while a service is watched
 
     # ---------------------------------------------------------------- settings
     def load(self):
@@ -109,7 +118,7 @@ class Modem:
         self.profile = dict(PROFILE_DEFAULTS)
         if saved:
             self.profile.update(self.saved.get("profile", {}))
-        self.sregs = {0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 14}
+        self.sregs = {0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 14, 12: 50}
 
     def save(self, section, data):
         self.saved[section] = data
@@ -141,6 +150,8 @@ class Modem:
 
     # ---------------------------------------------------------------- session
     async def session_down(self):
+        if self.hangup is not None:
+            await self.hangup()  # sockets and listeners end with the session
         if self.session:
             self.state = "DISCONNECTING"
             await self.board.net.down()
@@ -201,17 +212,52 @@ class Modem:
             await self.port.write(data)
 
     # ---------------------------------------------------------------- input
-    async def read_serial(self, timeout_s=None):
-        """Next bytes from the host: pushed-back bytes first, then the port."""
+    async def read_serial(self, timeout_s=None, watched=False):
+        """Next bytes from the host: pushed-back bytes first, then the port. watched: None
+        when the service in self.watch wants the line before the host sends anything."""
         if self.rx:
             data = self.rx
             self.rx = b""
             return data
         await self.flush()
+        if watched and self.watch is not None:
+            return await self._read_watched()
         try:
             return await wait_for(self.port.read(), timeout_s)
         except asyncio.TimeoutError:
             raise ATError(SERIAL_TIMEOUT) from None
+
+    def wake(self):
+        """A background service (self.watch) has become due: stop waiting for the host."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _read_watched(self):
+        w = self.watch
+        box = [None, None]  # the bytes read, or the exception the read raised
+        ev = asyncio.Event()
+        task = asyncio.create_task(self._pump(box, ev))
+        self._wake = ev
+        try:
+            while box[0] is None and box[1] is None and not w.due():
+                ev.clear()
+                await ev.wait()
+        finally:
+            self._wake = None
+        if box[0] is not None:
+            return box[0]
+        if box[1] is not None:
+            raise box[1]
+        task.cancel()  # it waits in port.read(): no byte has been taken
+        return None
+
+    async def _pump(self, box, ev):
+        try:
+            box[0] = await self.port.read()
+        except Exception as e:  # re-raised by _read_watched
+            box[1] = e
+        finally:
+            ev.set()
 
     def unread(self, data):
         if data:
@@ -219,9 +265,18 @@ class Modem:
 
     async def read_line(self):
         while True:
-            data = await self.read_serial()
+            w = self.watch
+            if w is not None and w.due():
+                self.lines.reset()
+                await w.takeover()  # data mode; it writes its own results
+                continue
+            data = await self.read_serial(watched=True)
+            if data is None:
+                continue
             if not data:
                 return None
+            if self.watch is not None:
+                data = await self.watch.serial(data)
             echo = [] if self.profile["E"] else None
             used, line = self.lines.feed(data, echo)
             if echo:
@@ -251,6 +306,8 @@ class Modem:
         while True:
             line = await self.read_line()
             if line is None:
+                if self.hangup is not None:
+                    await self.hangup()
                 return
             await self.execute(line, self.lines.overflow)
             await self.flush()
@@ -338,6 +395,8 @@ class Modem:
             lines = await self.resume()
         elif c in ("O", "A"):  # no data connection to go back to, no call to answer
             self.result = "NO CARRIER"
+        elif c == "H" and self.hangup is not None:  # close a socket left with +++, a listener
+            await self.hangup()
         return k, lines  # H, L, M, X, &C, &D, &K, &S: accepted, nothing to change
 
     def sreg(self, text, j):
@@ -417,7 +476,7 @@ def _module(name):
     mod = sys.modules.get(full)
     if mod is None:
         if name in _TURNS:
-            _unload([n for n in _TURNS if n != name])
+            _unload([n for n in _TURNS if n != name and n not in KEEP])
         __import__(full)
         mod = sys.modules[full]
     return mod
@@ -425,8 +484,10 @@ def _module(name):
 
 def _unload(names=_TRANSIENT):
     """Forget handler modules; the next use imports them again (heap: docs/design.md)."""
-    if "mail" in names:
+    if "mail" in names or "getmail" in names:
         names = list(names) + list(_TRANSIENT)
+    if "sockets" in names:
+        names = list(names) + ["datamode"]
     pkg = sys.modules.get("modem")
     gone = False
     for name in names:

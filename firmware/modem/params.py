@@ -60,6 +60,7 @@ _SPEC = (
     "POP3PW|s|64|||1|POP3\n"
     "POP3SEC|i|0|2|0|4|POP3\n"
     "POP3SERV|s|120|||0|POP3\n"
+    "POP3TIMEOUT|i|1|600|180|4|POP3\n"
     "POP3UN|s|64|||0|POP3\n"
     "POP3VERIFY|i|0|1|1|4|POP3\n"
     "REC1|s|400|||0|MAIL1\n"

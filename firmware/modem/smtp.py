@@ -3,6 +3,7 @@
 import binascii
 
 from .compat import asyncio, const, wait_for
+from .tlsconf import TLSConfig  # noqa: F401  (re-exported)
 from .errors import (
     DNS_FAILED,
     NO_RECIPIENT,
@@ -44,15 +45,6 @@ _STEP_CODE = {
 }
 
 SECURITY_MODES = ("NONE", "STARTTLS", "TLS")
-
-
-class TLSConfig:
-    """What the network adapter needs for a TLS handshake (portable plain object)."""
-
-    def __init__(self, server_hostname, verify=True, cafile=None):
-        self.server_hostname = server_hostname
-        self.verify = verify
-        self.cafile = cafile  # PEM file of trusted CAs; None: the platform's defaults
 
 
 def _text(b):

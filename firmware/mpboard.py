@@ -1,0 +1,491 @@
+"""Shared MicroPython board pieces: UART port, watchdog, Wi-Fi link, LED and the board object."""
+
+import os
+import time
+
+import machine
+
+from modem.compat import asyncio, const
+from modem.errors import NOT_ATTACHED, NetError
+from modem.store import FileStore
+from mpnet import MPNet
+
+_READ_SIZE = const(256)  # one UART read: a command line, or a slice of a mail body
+_FEED_MS = const(1000)  # watchdog feeding period
+_LED_MS = const(50)  # LED update period; one activity flash lasts two periods
+_HEARTBEAT = const(40)  # Wi-Fi up, no session: one flash every 40 LED periods (2 s)
+_BACKOFF_MAX_MS = const(60000)  # longest pause between two re-join attempts
+_NTP_RETRY_MS = const(60000)  # first retry after a failed NTP query, doubling up to 6 h
+_NTP_REFRESH_MS = const(21600000)  # 6 h: the RTC drifts a few seconds a day
+_LOG_CAP = const(16384)  # a log file is moved to <name>.1 when it grows past this
+
+
+def _sleep_ms(ms):
+    # Blocking pause before the event loop runs (safe-mode window only).
+    if hasattr(time, "sleep_ms"):
+        time.sleep_ms(ms)
+    else:  # CPython with the test fakes
+        time.sleep(ms / 1000)
+
+
+def safe_pressed(pin, window_ms=1000, led=None):
+    """True when `pin` (pulled up) reads low within window_ms; the LED flickers meanwhile.
+
+    A button to GND (ESP32: BOOT, GPIO0) or a jumper (Pico W: GP22 to GND) selects safe mode:
+    main.py then leaves the board at the REPL without the modem or the watchdog.
+    """
+    if pin is None:
+        return False
+    p = machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)
+    light = machine.Pin(led, machine.Pin.OUT) if led is not None else None
+    try:
+        for i in range(window_ms // _LED_MS + 1):
+            if p.value() == 0:
+                return True
+            if i * _LED_MS >= window_ms:
+                break
+            if light is not None:
+                light.value(i & 1)
+            _sleep_ms(_LED_MS)
+        return False
+    finally:
+        if light is not None:
+            light.value(0)
+
+
+class UARTPort:
+    """The host's serial line as the core's port: async read() (>= 1 byte), async write().
+
+    asyncio.StreamReader(uart) polls the UART (MicroPython streams); stream, when given, is a
+    factory for a stand-in (tests on CPython). One task reads, one writes (the modem).
+    """
+
+    def __init__(self, uart, stream=None, activity=None):
+        self.uart = uart
+        self._s = (stream or asyncio.StreamReader)(uart)
+        self.activity = activity
+
+    async def read(self):
+        while True:
+            data = await self._s.read(_READ_SIZE)
+            if data:
+                if self.activity:
+                    self.activity()
+                return data
+            await asyncio.sleep(0.01)  # a UART has no end of file: never spin on b""
+
+    async def write(self, data):
+        self._s.write(data)
+        await self._s.drain()
+        if self.activity:
+            self.activity()
+
+
+class Watchdog:
+    """machine.WDT fed from its own task: a blocked event loop resets the board.
+
+    Once started, the WDT cannot be stopped (ESP32, RP2040). release() hands the feeding to a
+    machine.Timer so that the REPL stays usable after Ctrl-C.
+    """
+
+    def __init__(self, timeout_ms, period_ms=_FEED_MS, timer_id=-1):
+        self.timeout_ms = timeout_ms
+        self.period_ms = period_ms
+        self.timer_id = timer_id
+        self.wdt = None
+        self.timer = None
+        self.feeds = 0
+
+    def start(self):
+        """Start the WDT (if not yet) and return the feeding task."""
+        if self.wdt is None:
+            self.wdt = machine.WDT(timeout=self.timeout_ms)
+        return asyncio.create_task(self.run())
+
+    def feed(self):
+        if self.wdt is not None:
+            self.wdt.feed()
+            self.feeds += 1
+
+    async def run(self):
+        while True:
+            self.feed()
+            await asyncio.sleep(self.period_ms / 1000)
+
+    def release(self):
+        """Feed from a timer from now on (the event loop is gone: Ctrl-C, REPL)."""
+        if self.wdt is not None and self.timer is None:
+            self.timer = machine.Timer(
+                self.timer_id,
+                mode=machine.Timer.PERIODIC,
+                period=self.period_ms,
+                callback=self._tick,
+            )
+
+    def _tick(self, _timer):
+        self.feed()
+
+
+class LED:
+    """Status LED: on while the IP session is up, a short flash every 2 s while only Wi-Fi is
+    up, off without Wi-Fi; serial activity inverts it for 100 ms."""
+
+    def __init__(self, pin=None, active_low=False):
+        self.pin = machine.Pin(pin, machine.Pin.OUT) if pin is not None else None
+        self.active_low = active_low
+        self.flash = 0
+        self.lit = False
+
+    def set(self, on):
+        self.lit = bool(on)
+        if self.pin is not None:
+            self.pin.value(1 if self.lit != self.active_low else 0)
+
+    def activity(self):
+        self.flash = 2
+
+    def show(self, state, n):
+        """One LED period: state 0 no link, 1 link, 2 session up; n counts periods."""
+        on = state == 2 or (state == 1 and n % _HEARTBEAT == 0)
+        if self.flash:
+            self.flash -= 1
+            on = not on
+        self.set(on)
+
+    async def run(self, state):
+        n = 0
+        while True:
+            self.show(state(), n)
+            n += 1
+            await asyncio.sleep(_LED_MS / 1000)
+
+
+class WiFiLink(MPNet):
+    """The IP session over Wi-Fi (network.WLAN, station): the core's net (up/down + MPNet).
+
+    Wi-Fi plays the part of GSM registration: once credentials are known (stored WIFISSID at
+    boot, or AT#CONNECTIONSTART) keep() stays joined and re-joins after a drop, so AT+CREG?
+    reports the link. up() joins (or checks the join) and marks the session up; down() only
+    marks it down, as a GPRS modem stays registered after its PDP context is gone.
+    """
+
+    def __init__(
+        self,
+        join_timeout_ms=15000,
+        keep_ms=2000,
+        ntp=None,
+        clock=time,
+        log=None,
+        before_block=None,
+        poll_ms=100,
+    ):
+        super().__init__(before_block)
+        self.join_timeout_ms = join_timeout_ms
+        self.keep_ms = keep_ms
+        self.poll_ms = poll_ms
+        self.clock = clock
+        self.log = log or _no_log
+        self.wlan = None  # created on first use: nothing touches the radio at construction
+        self.creds = None  # (ssid, password) to stay joined to; never logged
+        self.session = False
+        self.joined = False  # a join succeeded and no drop was noticed since
+        self.joins = 0  # join attempts, drops seen, for diagnostics and tests
+        self.drops = 0
+        self.time_ok = False
+        self._ntp = ntp
+        self._ntp_at = None  # ticks of the last NTP attempt
+        self._ntp_wait = 0  # from that attempt to the next one
+        self._lock = asyncio.Lock()
+
+    def iface(self):
+        if self.wlan is None:
+            import network
+
+            self.wlan = network.WLAN(network.STA_IF)
+        return self.wlan
+
+    def connected(self):
+        return self.wlan is not None and bool(self.wlan.isconnected())
+
+    async def join(self, ssid, password):
+        """Join ssid; True when connected within join_timeout_ms (15 s)."""
+        async with self._lock:
+            w = self.iface()
+            if self.creds == (ssid, password) and w.isconnected():
+                return True
+            self.creds = (ssid, password)
+            w.active(True)
+            if w.isconnected():
+                w.disconnect()  # joined to another network
+            self.joined = False
+            self.joins += 1
+            self.log("wifi: joining %s" % ssid)
+            w.connect(ssid, password)
+            c = self.clock
+            t0 = c.ticks_ms()
+            while not w.isconnected():
+                if c.ticks_diff(c.ticks_ms(), t0) >= self.join_timeout_ms:
+                    self.log("wifi: no connection (status %s)" % (w.status(),))
+                    w.disconnect()  # stop the driver's own retries; keep() tries again later
+                    return False
+                await asyncio.sleep(self.poll_ms / 1000)
+            self.joined = True
+            self.log("wifi: joined, address %s" % w.ifconfig()[0])
+            return True
+
+    async def up(self, values):
+        """AT#CONNECTIONSTART: join with WIFISSID/WIFIPW, NetError(35865) when that fails."""
+        ssid = values.get("WIFISSID") or ""
+        if not ssid:
+            raise NetError(NOT_ATTACHED, "WIFISSID not set")
+        if not await self.join(ssid, values.get("WIFIPW") or ""):
+            raise NetError(NOT_ATTACHED, "no Wi-Fi connection to " + ssid)
+        self.session = True
+        if not self.time_ok and self.ntp_due():
+            self.sync_time()
+        cfg = self.wlan.ifconfig()  # (address, netmask, gateway, dns)
+        return (cfg[0], "0.0.0.0", cfg[2])
+
+    async def down(self):
+        self.session = False
+
+    def rssi(self):
+        if not self.connected():
+            return None
+        try:
+            return self.wlan.status("rssi")
+        except (OSError, ValueError):  # not every driver reports it at every moment
+            return None
+
+    def sync_time(self):
+        """Set the RTC from NTP (ntptime; blocks for its DNS query and up to its 1 s socket
+        timeout). True when set. Failures back off (1 min, doubling to 6 h): a broken DNS
+        server must not stall the event loop every minute."""
+        if self._ntp is None:
+            try:
+                import ntptime
+
+                self._ntp = ntptime.settime
+            except ImportError:
+                self._ntp = False
+        if not self._ntp:
+            return False
+        self._ntp_at = self.clock.ticks_ms()
+        if self.before_block:
+            self.before_block()
+        try:
+            self._ntp()
+        except (OSError, ValueError, OverflowError) as e:
+            self.log("ntp: %r" % (e,))
+            self._ntp_wait = min(max(self._ntp_wait * 2, _NTP_RETRY_MS), _NTP_REFRESH_MS)
+            return False
+        self.time_ok = True
+        self._ntp_wait = _NTP_REFRESH_MS
+        return True
+
+    def ntp_due(self):
+        if self._ntp_at is None:
+            return True
+        return self.clock.ticks_diff(self.clock.ticks_ms(), self._ntp_at) >= self._ntp_wait
+
+    async def keep(self):
+        """Background task: stay joined while credentials are known; NTP now and then."""
+        backoff = 0
+        while True:
+            await asyncio.sleep((self.keep_ms + backoff) / 1000)
+            if self.creds is None or self._lock.locked():
+                continue
+            w = self.iface()
+            if w.isconnected():
+                backoff = 0
+                if self.ntp_due():
+                    self.sync_time()
+                continue
+            if self.joined:
+                self.joined = False
+                self.drops += 1
+                self.log("wifi: link lost, re-joining")
+            if await self.join(self.creds[0], self.creds[1]):
+                backoff = 0
+            else:
+                backoff = min(backoff * 2 or self.keep_ms, _BACKOFF_MAX_MS)
+
+
+def _no_log(msg):
+    pass
+
+
+class MPBoard:
+    """Everything the core needs on a MicroPython board with Wi-Fi (docs/design.md).
+
+    The board files (boards/*/board.py) pass pins and numbers. clock, stream and ntp replace
+    time, asyncio.StreamReader and ntptime.settime (tests on CPython with fake machine and
+    network modules).
+    """
+
+    def __init__(
+        self,
+        uart_id,
+        tx,
+        rx,
+        rts=None,
+        cts=None,
+        baud=115200,
+        rxbuf=2048,
+        txbuf=1024,
+        led=None,
+        led_active_low=False,
+        wdt_ms=8000,
+        timer_id=-1,
+        settings="/settings.json",
+        ca="/ca.pem",
+        log=None,
+        clock=None,
+        stream=None,
+        ntp=None,
+        join_timeout_ms=15000,
+        keep_ms=2000,
+    ):
+        self.clock = clock or time
+        self.store = FileStore(settings)
+        self.defaults = {}
+        self.ca_path = ca
+        self.log_to = log  # None: off; "console": print (USB REPL, not the host's UART); path
+        self.watchdog = Watchdog(wdt_ms, _FEED_MS, timer_id)
+        self.led = LED(led, led_active_low)
+        self.link = WiFiLink(
+            join_timeout_ms, keep_ms, ntp, self.clock, self.log, self.watchdog.feed
+        )
+        self.net = self.link
+        self.pins = (tx, rx, rts, cts)
+        self.bufs = (rxbuf, txbuf)
+        self.serial = None  # (rate, flow flags) as last applied
+        self.uart = machine.UART(uart_id, **self._uart_args(baud, 0))
+        self.port = UARTPort(self.uart, stream, self.led.activity)
+        self.tasks = []
+
+    # ------------------------------------------------------------ serial
+    def _uart_args(self, rate, flow):
+        tx, rx, rts, cts = self.pins
+        args = {
+            "baudrate": rate,
+            "tx": tx,
+            "rx": rx,
+            "flow": flow,
+            "rxbuf": self.bufs[0],
+            "txbuf": self.bufs[1],
+            "timeout": 0,
+        }
+        if rts is not None:  # None would mean "a pin" to some ports: leave it out instead
+            args["rts"] = rts
+        if cts is not None:
+            args["cts"] = cts
+        return args
+
+    def apply_serial(self, rate, ifc):
+        """AT+IPR / AT+IFC. ifc = [DCE_by_DTE, DTE_by_DCE] (V.250 6.2.12): 2 is RTS/CTS.
+
+        The first number is how the host stops us: its RTS, our CTS input. The second is how
+        we stop the host: our RTS output, its CTS. Without our RTS flow control the RTS pin is
+        held asserted so that a host that watches CTS anyway keeps sending.
+        """
+        U = machine.UART
+        tx, rx, rts, cts = self.pins
+        flow = 0
+        if ifc[0] == 2 and cts is not None:
+            flow |= U.CTS
+        if ifc[1] == 2 and rts is not None:
+            flow |= U.RTS
+        if hasattr(self.uart, "flush"):
+            self.uart.flush()  # the reply to AT+IPR leaves at the old rate (V.250 6.2.10)
+        self.uart.init(**self._uart_args(rate, flow))
+        if rts is not None and not flow & U.RTS:
+            machine.Pin(rts, machine.Pin.OUT, value=0)  # low at the UART = "on" after RS-232
+        self.serial = (rate, flow)
+
+    # ------------------------------------------------------------ what the core asks
+    def log(self, msg):
+        dest = self.log_to
+        if not dest:
+            return
+        if dest == "console":
+            print(msg)
+            return
+        try:
+            try:
+                if os.stat(dest)[6] > _LOG_CAP:
+                    os.rename(dest, dest + ".1")
+            except OSError:
+                pass  # no log file yet
+            with open(dest, "a") as f:
+                f.write("%d %s\n" % (self.clock.ticks_ms(), msg))
+        except OSError:
+            pass  # a full or read-only flash must not stop the modem
+
+    def uid(self):
+        return machine.unique_id()
+
+    def rssi(self):
+        return self.link.rssi()
+
+    def link_available(self):
+        return self.link.connected()
+
+    def utc(self):
+        """(y, mon, d, h, min, s, weekday) once NTP set the clock, else None (no Date:)."""
+        if not self.link.time_ok:
+            return None
+        return tuple(time.gmtime()[:7])
+
+    def cafile(self):
+        try:
+            os.stat(self.ca_path)
+            return self.ca_path
+        except OSError:
+            return None
+
+    def save_ca(self, pem):
+        """AT#CACERT: store a PEM CA certificate (new file, then rename), or remove it."""
+        path = self.ca_path
+        if pem is None:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            return
+        tmp = path + ".new"
+        with open(tmp, "wb") as f:
+            f.write(pem)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # FAT cannot rename over a file
+            os.remove(path)
+            os.rename(tmp, path)
+
+    # ------------------------------------------------------------ life cycle
+    def led_state(self):
+        if not self.link.connected():
+            return 0
+        return 2 if self.link.session else 1
+
+    def start(self, values=None):
+        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper.
+
+        values (the modem's AT# parameters): a stored WIFISSID joins Wi-Fi right away.
+        """
+        if values and values.get("WIFISSID"):
+            self.link.creds = (values["WIFISSID"], values.get("WIFIPW") or "")
+        self.tasks = [
+            self.watchdog.start(),
+            asyncio.create_task(self.led.run(self.led_state)),
+            asyncio.create_task(self.link.keep()),
+        ]
+        return self.tasks
+
+    def stop(self):
+        """Leaving the event loop (Ctrl-C, error): the REPL must stay usable."""
+        self.watchdog.release()
+        for t in self.tasks:
+            t.cancel()
+        self.tasks = []
+        self.led.set(False)
