@@ -1,9 +1,17 @@
-"""Drive a Modem through an in-memory serial port: bytes in, exact bytes out."""
+"""Drive a Modem through an in-memory serial port: bytes in, exact bytes out.
+
+Portable: under MicroPython (tools/mp_tests.py) `board` is boards/unix/board.py, whose
+HostBoard is the unix-port board; its uid is pinned to the host board's so both runtimes
+answer AT+CGSN alike.
+"""
 
 import asyncio
+import sys
 
 from modem.modem import Modem
 from board import HostBoard
+
+MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class LoopPort:
@@ -42,14 +50,18 @@ class LoopPort:
 
 class Session:
     def __init__(self, board=None, **kw):
-        self.board = board or HostBoard(**kw)
+        if board is None:
+            if MICROPYTHON:
+                kw.setdefault("uid", b"host")
+            board = HostBoard(**kw)
+        self.board = board
         self.modem = Modem(self.board)
         self.port = LoopPort()
         self.task = None
 
     async def __aenter__(self):
         await self.modem.start()
-        self.task = asyncio.ensure_future(self.modem.run(self.port))
+        self.task = asyncio.create_task(self.modem.run(self.port))
         await self.idle()
         return self
 
@@ -64,10 +76,10 @@ class Session:
             if self.port.waiting and not self.port.inq and not self.modem.rx:
                 return
             if self.task.done():
-                self.task.result()
+                await self.task  # the modem's exception, if any (Task.result(): CPython only)
                 return
             await asyncio.sleep(0.001)
-        raise TimeoutError("modem did not return to waiting for input")
+        raise asyncio.TimeoutError("modem did not return to waiting for input")
 
     async def cmd(self, data):
         """Send bytes, wait until the modem waits for input again, return what it wrote."""

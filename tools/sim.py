@@ -1,11 +1,21 @@
-"""Simulator: the modem core on a PC behind a pseudo terminal or a TCP port, with an SMTP sink."""
+"""Simulator: the modem core on a PC behind a pseudo terminal or a TCP port, with an SMTP sink.
+
+--runtime cpython (the default) runs the core in this process (boards/host). --runtime
+micropython runs it in the MicroPython unix port (boards/unix/run.py) with its GC heap capped
+by --heap, loaded as .mpy files compiled by mpy-cross into build/unix/ (as a board loads them:
+heap figures of .py source would include the compiler's). This process keeps the serial side
+and the sink and relays the serial bytes to and from the MicroPython process over a loopback
+TCP connection, with backpressure both ways.
+"""
 
 import argparse
 import asyncio
 import errno
+import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import termios
 import threading
@@ -21,6 +31,13 @@ from board import HostBoard, stderr_log  # noqa: E402
 from modem.modem import Modem  # noqa: E402
 
 _CHUNK = 4096
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+# 96 KB: the free heap of an ESP32 without PSRAM, the smallest board (docs/design.md). The unix
+# port is 64-bit (objects up to twice a board's) and its mbedtls allocates from libc, as an
+# ESP32's does from the IDF heap (a Pico W's takes ~28 KB a TLS connection from the GC heap).
+DEFAULT_HEAP = 96 * 1024
+_MP_START_S = 30  # the MicroPython process connects within this time, or the start failed
+_MP_STOP_S = 5
 _out_lock = threading.Lock()  # the sink thread prints too
 
 
@@ -120,6 +137,8 @@ class TcpPort:
                 self.data.set()
         except OSError:
             pass
+        except asyncio.CancelledError:
+            pass  # shutdown with a host connected: end quietly (3.11 logs a cancelled handler)
         finally:
             self.writer = None
             writer.close()
@@ -209,6 +228,153 @@ def start_sink(port, directory):
     return sink, port
 
 
+class SimError(Exception):
+    """A failure already explained on stderr (MicroPython's own traceback): one line more."""
+
+
+class CPythonRuntime:
+    """The core in this process (boards/host/board.py)."""
+
+    def __init__(self, args, state, defaults):
+        self.board = HostBoard(
+            state_dir=state, defaults=defaults, network=not args.no_network, log=stderr_log
+        )
+        self.board.ca_path = os.path.abspath(args.cafile) if args.cafile else None
+        self.modem = Modem(self.board)
+
+    async def start(self):
+        await self.modem.start()
+
+    async def run(self, port):
+        await self.modem.run(port)
+
+    async def stop(self):
+        return 0
+
+
+class MicroPythonRuntime:
+    """The core in the MicroPython unix port, its serial line relayed over loopback TCP."""
+
+    def __init__(self, args, state, defaults):
+        self.args = args
+        self.state = state
+        self.defaults = defaults
+        self.proc = None
+        self.server = None
+        self.reader = None
+        self.writer = None
+
+    def command(self, relay_port):
+        a = self.args
+        cmd = [
+            a.micropython,
+            "-X",
+            "heapsize=%d" % a.heap,
+            "-m",
+            "run",
+            "--connect",
+            "127.0.0.1:%d" % relay_port,
+            "--state",
+            self.state,
+            "--defaults",
+            json.dumps(self.defaults),
+        ]
+        if a.cafile:
+            cmd += ["--cafile", os.path.abspath(a.cafile)]
+        if a.no_network:
+            cmd.append("--no-network")
+        if a.report_mem:
+            cmd.append("--report-mem")
+        return cmd
+
+    async def start(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from build_mpy import BuildError, unix_build
+
+        try:
+            build_dir = unix_build()  # compiles what is stale
+        except BuildError as e:
+            raise SimError("mpy-cross: %s" % e) from None
+        got = asyncio.get_running_loop().create_future()
+
+        def on_client(reader, writer):
+            if got.done():  # only the process we started, once
+                writer.close()
+            else:
+                got.set_result((reader, writer))
+
+        self.server = await asyncio.start_server(on_client, "127.0.0.1", 0)
+        relay_port = self.server.sockets[0].getsockname()[1]
+        env = dict(os.environ, MICROPYPATH=".frozen:" + build_dir)
+        # Its own session: a Ctrl-C in the terminal reaches this process only, which then
+        # ends the stream, so MicroPython exits cleanly. Its stdout would mix with the status
+        # lines: it goes to stderr, with its logs.
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.command(relay_port),
+            cwd=build_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr.fileno(),
+            start_new_session=True,
+        )
+        exited = asyncio.ensure_future(self.proc.wait())
+        done, _ = await asyncio.wait(
+            [got, exited], timeout=_MP_START_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        self.server.close()
+        if got not in done:
+            exited.cancel()
+            got.cancel()
+            raise SimError("MicroPython did not start (exit code %s)" % self.proc.returncode)
+        exited.cancel()
+        self.reader, self.writer = got.result()
+
+    async def run(self, port):
+        """Relay until the MicroPython side ends: that is a crash (its traceback is on stderr)."""
+
+        async def up():
+            while True:
+                data = await port.read()
+                self.writer.write(data)
+                await self.writer.drain()  # the modem has not taken it yet: read no more
+
+        pump = asyncio.ensure_future(up())
+        try:
+            while True:
+                data = await self.reader.read(_CHUNK)
+                if not data:
+                    break
+                await port.write(data)
+        finally:
+            pump.cancel()
+        rc = await self.proc.wait()
+        raise SimError("MicroPython exited with code %d" % rc)
+
+    async def stop(self):
+        """End the stream (the modem's end of input): the process exits; 0 when it did so."""
+        if self.writer is not None:
+            self.writer.close()
+        if self.proc is None:
+            return 0
+        try:
+            return await asyncio.wait_for(self.proc.wait(), _MP_STOP_S)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            return 1
+
+
+def heap_size(text):
+    """--heap: bytes, or with a k or m suffix (as micropython -X heapsize takes it)."""
+    t = text.strip().lower()
+    scale = {"k": 1024, "m": 1024 * 1024}.get(t[-1:], 1)
+    if scale > 1:
+        t = t[:-1]
+    if not t.isdigit():
+        raise argparse.ArgumentTypeError("a size such as 98304, 96k or 1m")
+    return int(t) * scale
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tcp", metavar="HOST:PORT", help="serve the serial side on TCP")
@@ -222,6 +388,24 @@ def parse_args(argv):
         "--sink-dir", metavar="DIR", help="where the sink stores mail (default STATE/mail)"
     )
     ap.add_argument("--no-network", action="store_true", help="IP sessions fail")
+    ap.add_argument("--cafile", metavar="PEM", help="extra CA certificates for TLS servers")
+    ap.add_argument(
+        "--runtime",
+        choices=("cpython", "micropython"),
+        default="cpython",
+        help="run the core in this process or in the MicroPython unix port",
+    )
+    ap.add_argument(
+        "--heap",
+        metavar="N",
+        type=heap_size,
+        default=DEFAULT_HEAP,
+        help="MicroPython GC heap (default 96k: an ESP32 without PSRAM)",
+    )
+    ap.add_argument(
+        "--report-mem", action="store_true", help="MicroPython: heap in use, to stderr"
+    )
+    ap.add_argument("--micropython", default=MICROPYTHON, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
@@ -239,10 +423,13 @@ async def serve(args):
 
     state = os.path.abspath(args.state)
     status("state: " + state)
+    if args.runtime == "micropython":
+        status("runtime: micropython (heap %d)" % args.heap)
     defaults = {}
     sink = None
     port = None
     link = None
+    runtime = None
     try:
         if not args.no_smtp_sink:
             mail_dir = os.path.abspath(args.sink_dir or os.path.join(state, "mail"))
@@ -250,10 +437,9 @@ async def serve(args):
             # Factory defaults, not stored: a server the host sets explicitly wins.
             defaults = {"SMTPSERV": "127.0.0.1", "SMTPPORT": sink_port}
             status("smtp-sink: 127.0.0.1:%d -> %s" % (sink_port, mail_dir))
-        board = HostBoard(
-            state_dir=state, defaults=defaults, network=not args.no_network, log=stderr_log
-        )
-        modem = Modem(board)
+        make = MicroPythonRuntime if args.runtime == "micropython" else CPythonRuntime
+        runtime = make(args, state, defaults)
+        await runtime.start()
         if args.tcp:
             port = TcpPort()
             host, real = args.tcp[0], await port.listen(*args.tcp)
@@ -269,8 +455,7 @@ async def serve(args):
                 os.symlink(port.name, link)
                 status("link: %s -> %s" % (link, port.name))
             hint = "picocom -b 115200 --omap crcrlf " + (link or port.name)
-        await modem.start()
-        task = asyncio.ensure_future(modem.run(port))
+        task = asyncio.ensure_future(runtime.run(port))
         status("connect: " + hint)
         status("ready")
         stopper = asyncio.ensure_future(stop.wait())
@@ -283,8 +468,11 @@ async def serve(args):
             await task
         except asyncio.CancelledError:
             pass
-        return 0
+        rc, runtime = await runtime.stop(), None
+        return 1 if rc else 0
     finally:
+        if runtime is not None:
+            await runtime.stop()
         if port is not None:
             port.close()
         if link and os.path.islink(link):
@@ -297,6 +485,9 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         return asyncio.run(serve(args))
+    except SimError as e:
+        stderr_log("sim: %s" % e)
+        return 1
     except Exception:  # any crash goes to stderr, never to the serial side
         traceback.print_exc()
         return 1

@@ -1,0 +1,166 @@
+"""The MicroPython unix-port board: the firmware core under MicroPython on a PC (sim, CI).
+
+Same interface as boards/host/board.py (docs/design.md); the network is mpnet.MPNet, as on
+the Wi-Fi boards. boards/unix/run.py serves it on a TCP stream (tools/sim.py --runtime
+micropython relays that stream to its pty or TCP serial side).
+"""
+
+import os
+import sys
+import time
+
+from modem.errors import NOT_ATTACHED, NetError
+from modem.store import FileStore, MemoryStore
+from mpnet import MPNet
+
+_UID_BYTES = 8
+
+
+def stderr_log(msg):
+    sys.stderr.write(msg + "\n")
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _makedirs(path):
+    parent = path.rstrip("/").rpartition("/")[0]
+    if parent and not _exists(parent):
+        _makedirs(parent)
+    if not _exists(path):
+        os.mkdir(path)
+
+
+def _hex(data):
+    return "".join(["%02x" % b for b in data])
+
+
+def local_address():
+    """The PC's address as CPython's gethostbyname(gethostname()) finds it, else 127.0.0.1."""
+    import socket
+
+    try:
+        with open("/proc/sys/kernel/hostname") as f:
+            name = f.read().strip()
+        for info in socket.getaddrinfo(name, 0, 0, socket.SOCK_STREAM):
+            if info[0] == socket.AF_INET:
+                a = info[-1]
+                if isinstance(a, tuple):
+                    return a[0]
+                a = bytes(a)  # unix port: a packed sockaddr_in
+                return "%d.%d.%d.%d" % (a[4], a[5], a[6], a[7])
+    except (OSError, ValueError, UnicodeError):
+        pass
+    return "127.0.0.1"
+
+
+class UnixLink(MPNet):
+    """The IP session: the PC's own network stands in for GPRS; DNS/TCP/TLS through mpnet."""
+
+    def __init__(self, board):
+        super().__init__()
+        self.board = board
+        self.up_now = False
+
+    async def up(self, values):
+        if not self.board.network:
+            raise NetError(NOT_ATTACHED, "no network")
+        self.up_now = True
+        return (local_address(), "0.0.0.0", "0.0.0.0")
+
+    async def down(self):
+        self.up_now = False
+
+
+class UnixBoard:
+    """Everything the core needs under MicroPython on a PC. state_dir None: settings in memory.
+
+    uid None: a random id stored once in the state directory, or b"unix" without one.
+    """
+
+    def __init__(self, state_dir=None, defaults=None, network=True, log=None, uid=None):
+        self.state_dir = state_dir.rstrip("/") if state_dir else None
+        if self.state_dir:
+            _makedirs(self.state_dir)
+            self.store = FileStore(self.state_dir + "/settings.json")
+        else:
+            self.store = MemoryStore()
+        self.defaults = dict(defaults or {})
+        self.network = network
+        self.clock = time  # ticks_ms / ticks_diff / ticks_add: MicroPython's own
+        self.link = UnixLink(self)
+        self.net = self.link
+        self._log = log
+        self._uid = uid if uid is not None else self._stored_uid()
+        self.serial = None
+        self.ca_path = None  # a CA file given by the tests or the simulator's --cafile
+        self._tmp_ca = None
+
+    def _stored_uid(self):
+        if not self.state_dir:
+            return b"unix"
+        path = self.state_dir + "/uid"
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text:
+                return text.encode()
+        except OSError:
+            pass
+        text = _hex(os.urandom(_UID_BYTES))
+        with open(path + ".new", "w") as f:
+            f.write(text + "\n")
+        os.rename(path + ".new", path)
+        return text.encode()
+
+    def utc(self):
+        return tuple(time.gmtime()[:7])  # weekday 0 = Monday, as the core expects
+
+    def _ca_file(self):
+        if self.state_dir:
+            return self.state_dir + "/ca.pem"
+        if self._tmp_ca is None:
+            self._tmp_ca = "/tmp/mtgw-ca-%s.pem" % _hex(os.urandom(6))
+        return self._tmp_ca
+
+    def cafile(self):
+        """The CA certificate file installed with AT#CACERT, else ca_path, else None."""
+        p = self._ca_file()
+        if _exists(p):
+            return p
+        return self.ca_path
+
+    def save_ca(self, pem):
+        """AT#CACERT: store a PEM CA certificate (new file, then rename), or remove it (None)."""
+        p = self._ca_file()
+        if pem is None:
+            if _exists(p):
+                os.remove(p)
+            return
+        with open(p + ".new", "wb") as f:
+            f.write(pem)
+        os.rename(p + ".new", p)
+
+    def log(self, msg):
+        if self._log:
+            self._log(msg)
+
+    def uid(self):
+        return self._uid
+
+    def rssi(self):
+        return -67 if self.network else None  # a fixed, plausible Wi-Fi level
+
+    def link_available(self):
+        return self.network
+
+    def apply_serial(self, rate, ifc):
+        self.serial = (rate, tuple(ifc))
+
+
+HostBoard = UnixBoard  # the name the portable test modules use
