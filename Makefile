@@ -22,7 +22,7 @@ $(STAMP): requirements.txt
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(VPY) tools/sim.py --state $(STATE) $(SIM_ARGS)
+	$(VPY) tools/sim.py --state $(STATE) --runtime $(RUNTIME) $(SIM_ARGS)
 
 test: $(STAMP)
 	$(VPY) tools/run_tests.py
@@ -36,6 +36,8 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) tools/bench.py
+	$(VPY) tools/bench_sockets.py
+	$(VPY) tools/bench_mp.py
 
 mpy: $(STAMP)
 	$(VPY) tools/build_mpy.py

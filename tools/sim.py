@@ -32,10 +32,12 @@ from modem.modem import Modem  # noqa: E402
 
 _CHUNK = 4096
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
-# 96 KB: the free heap of an ESP32 without PSRAM, the smallest board (docs/design.md). The unix
-# port is 64-bit (objects up to twice a board's) and its mbedtls allocates from libc, as an
-# ESP32's does from the IDF heap (a Pico W's takes ~28 KB a TLS connection from the GC heap).
-DEFAULT_HEAP = 96 * 1024
+# 96 KB: the free heap of an ESP32 without PSRAM, the smallest board (docs/design.md), counted
+# in 32-bit words ("w"): the unix port is 64-bit, and micropython -X heapsize=96wk gives its GC
+# the same number of pointer-sized cells as a board's 96 KB (192 KB of bytes). Its mbedtls
+# allocates from libc, as an ESP32's does from the IDF heap (a Pico W's takes ~28 KB a TLS
+# connection from the GC heap).
+DEFAULT_HEAP = "96wk"
 _MP_START_S = 30  # the MicroPython process connects within this time, or the start failed
 _MP_STOP_S = 5
 _out_lock = threading.Lock()  # the sink thread prints too
@@ -269,7 +271,7 @@ class MicroPythonRuntime:
         cmd = [
             a.micropython,
             "-X",
-            "heapsize=%d" % a.heap,
+            "heapsize=%s" % a.heap,
             "-m",
             "run",
             "--connect",
@@ -365,14 +367,13 @@ class MicroPythonRuntime:
 
 
 def heap_size(text):
-    """--heap: bytes, or with a k or m suffix (as micropython -X heapsize takes it)."""
+    """--heap as micropython -X heapsize takes it: bytes, with an optional k or m, and an
+    optional w before it for 32-bit words (96wk: a 32-bit board's 96 KB on this 64-bit port)."""
     t = text.strip().lower()
-    scale = {"k": 1024, "m": 1024 * 1024}.get(t[-1:], 1)
-    if scale > 1:
-        t = t[:-1]
-    if not t.isdigit():
-        raise argparse.ArgumentTypeError("a size such as 98304, 96k or 1m")
-    return int(t) * scale
+    digits = t.rstrip("km").rstrip("w")
+    if not digits.isdigit() or t[len(digits) :] not in ("", "k", "m", "w", "wk", "wm"):
+        raise argparse.ArgumentTypeError("a size such as 98304, 96k, 1m or 96wk")
+    return t
 
 
 def parse_args(argv):
@@ -400,7 +401,7 @@ def parse_args(argv):
         metavar="N",
         type=heap_size,
         default=DEFAULT_HEAP,
-        help="MicroPython GC heap (default 96k: an ESP32 without PSRAM)",
+        help="MicroPython GC heap (default 96wk: an ESP32 without PSRAM, in 32-bit words)",
     )
     ap.add_argument(
         "--report-mem", action="store_true", help="MicroPython: heap in use, to stderr"
@@ -424,7 +425,7 @@ async def serve(args):
     state = os.path.abspath(args.state)
     status("state: " + state)
     if args.runtime == "micropython":
-        status("runtime: micropython (heap %d)" % args.heap)
+        status("runtime: micropython (heap %s)" % args.heap)
     defaults = {}
     sink = None
     port = None

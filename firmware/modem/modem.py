@@ -87,7 +87,7 @@ class Modem:
         self.out = []
         self.rx = b""
         self.lines = LineReader(LINE_CAP)
-        self.values = {}
+        self.values = None  # params.Values once load() ran
         self.gsm = {}
         self.profile = {}
         self.saved = {}
@@ -107,9 +107,7 @@ class Modem:
     def load(self):
         data = self.board.store.load()
         self.saved = data
-        self.values = params.defaults()
-        self.values.update(self.board.defaults)
-        self.values.update(data.get("at", {}))
+        self.values = params.Values(dict(data.get("at", {})), self.board.defaults)
         self.gsm = dict(AUTO_DEFAULTS)
         self.gsm.update(data.get("gsm", {}))
         self.restore_profile()
@@ -477,6 +475,7 @@ def _module(name):
     if mod is None:
         if name in _TURNS:
             _unload([n for n in _TURNS if n != name and n not in KEEP])
+        gc.collect()  # a loading module wants large blocks: gather the free space first
         __import__(full)
         mod = sys.modules[full]
     return mod

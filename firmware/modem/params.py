@@ -165,12 +165,33 @@ def keys(p):
     return [p[0]]
 
 
-def defaults():
-    d = {}
-    for p in table():
-        for k in keys(p):
-            d[k] = p[4]
-    return d
+class Values:
+    """The AT# parameters: the value set by the host, else the board's factory value, else the
+    table's default. Only what differs is kept in RAM: a dict of every default cost ~10 KB and
+    fragmented a board's heap at start-up."""
+
+    def __init__(self, stored, base):
+        self.stored = stored  # key -> value set by the host (the non-volatile "at" section)
+        self.base = base  # key -> factory value of this board (e.g. the simulator's sink)
+
+    def __getitem__(self, key):
+        if key in self.stored:
+            return self.stored[key]
+        if key in self.base:
+            return self.base[key]
+        p = get(key.split(":")[0])
+        if p is None:
+            raise KeyError(key)
+        return p[4]
+
+    def __setitem__(self, key, value):
+        self.stored[key] = value
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 def unquote(raw):
