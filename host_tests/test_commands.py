@@ -566,3 +566,20 @@ def test_gsm_mode_session():
             (b"AT#CONNECTIONSTART\r", _ip_answer().replace(b"GprsActivation", b"PPP")),
         ]
     )
+
+
+def test_a_fault_in_a_handler_answers_error_and_the_modem_goes_on():
+    from modem import modem
+
+    async def broken(m, form, args):
+        raise MemoryError("simulated")
+
+    mod = modem._module("session")
+    saved = mod.HANDLERS["#VSTATE"]
+    mod.HANDLERS["#VSTATE"] = broken
+    try:
+        logs = []
+        quiet([(b"AT#VSTATE\r", ERR), (b"AT\r", OK)], log=logs.append)
+        assert any("fault" in x and "MemoryError" in x for x in logs)
+    finally:
+        mod.HANDLERS["#VSTATE"] = saved

@@ -364,7 +364,7 @@ def test_module_stays_loaded_while_a_socket_waits():
             assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
             assert await asyncio.wait_for(r.read(), 5) == b""
             assert await s.cmd(b"ATO\r") == b"\r\nNO CARRIER\r\n"
-            assert (await s.cmd(b"AT#VTCP\r")).endswith(OK)
+            assert (await s.cmd(b"AT+CSQ\r")).endswith(OK)  # another module takes its turn
             assert "modem.sockets" not in sys.modules and "modem.datamode" not in sys.modules
 
     run(go())

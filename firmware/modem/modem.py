@@ -32,8 +32,9 @@ COMMANDS = (
     "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
 )
 _TRANSIENT = ("mail", "mailbody", "smtp", "smtpdata", "getmail", "pop3", "tlsconf")
-# Handler modules that take turns in RAM: loading one drops the others (basic stays).
-_TURNS = ("basic", "atcmds", "session", "mail", "getmail", "sockets")
+# Handler modules that take turns in RAM: loading one drops the others (session is small and
+# polled often with #VSTATE: it stays).
+_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets")
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
@@ -324,6 +325,10 @@ class Modem:
             await self.run_line(text)
         except ATError as e:
             self.error(e)
+            return
+        except Exception as e:  # a fault of ours (MemoryError, a bug): answer, keep serving
+            self.board.log("fault: %r" % (e,))
+            self.code("ERROR")
             return
         if self.result:
             self.code(self.result, final=self.result in ("OK", "ERROR", "NO CARRIER"))
