@@ -65,6 +65,10 @@ class UARTPort:
         self._s = (stream or asyncio.StreamReader)(uart)
         self.activity = activity
 
+    def pending(self):
+        """Bytes from the host already in the UART (the modem's begin_data peeks)."""
+        return bool(self.uart.any())
+
     async def read(self):
         while True:
             data = await self._s.read(_READ_SIZE)

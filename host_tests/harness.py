@@ -37,6 +37,9 @@ class LoopPort:
     async def write(self, data):
         self.out += data
 
+    def pending(self):
+        return bool(self.inq)
+
     def send(self, data):
         self.inq.append(data)
         self.waiting = False

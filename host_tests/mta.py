@@ -116,8 +116,11 @@ class MTA:
 
     def clear(self) -> None:
         """Empty the mailbox and drop anything still in the Postfix queue."""
-        subprocess.run([POSTSUPER, "-c", str(self.postfix_config), "-d", "ALL"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [POSTSUPER, "-c", str(self.postfix_config), "-d", "ALL"],
+            capture_output=True,
+            check=False,
+        )
         for sub in ("new", "cur", "tmp"):
             with contextlib.suppress(FileNotFoundError):
                 for p in (self.maildir / sub).iterdir():
@@ -211,14 +214,18 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-def _wait_port(port: int, deadline: float, banner: bytes,
-               tls: ssl.SSLContext | None = None) -> None:
+def _wait_port(
+    port: int, deadline: float, banner: bytes, tls: ssl.SSLContext | None = None
+) -> None:
     """Wait until the server on ``port`` greets with ``banner`` (after a TLS handshake)."""
     while True:
         try:
             with socket.create_connection((HOST, port), timeout=2) as raw:
-                with (tls.wrap_socket(raw, server_hostname="localhost") if tls
-                      else contextlib.nullcontext(raw)) as s:
+                with (
+                    tls.wrap_socket(raw, server_hostname="localhost")
+                    if tls
+                    else contextlib.nullcontext(raw)
+                ) as s:
                     if s.recv(200).startswith(banner):
                         return
         except OSError:  # includes ssl.SSLError
@@ -402,10 +409,16 @@ service auth {{
 """
 
 
-def start_mta(base_dir: str | os.PathLike | None = None, *, user: str = "alarm",
-              password: str = "s3cret-Pass", domain: str = "test.example",
-              require_auth: bool = True, keep: bool = False,
-              timeout: float = 30.0) -> MTA:
+def start_mta(
+    base_dir: str | os.PathLike | None = None,
+    *,
+    user: str = "alarm",
+    password: str = "s3cret-Pass",
+    domain: str = "test.example",
+    require_auth: bool = True,
+    keep: bool = False,
+    timeout: float = 30.0,
+) -> MTA:
     """Start Postfix + Dovecot on free loopback ports; returns a started ``MTA``.
 
     ``base_dir`` must be a directory every user can traverse (default: /tmp). The instance
@@ -431,9 +444,21 @@ def start_mta(base_dir: str | os.PathLike | None = None, *, user: str = "alarm",
     (root / "tls").chmod(0o700)
     cafile, chain = _write_certs(root / "tls", domain)
 
-    m = MTA(host=HOST, smtp_port=smtp, smtps_port=smtps, pop3_port=pop3, pop3s_port=pop3s,
-            user=user, password=password, address=f"{user}@{domain}", domain=domain,
-            cafile=str(cafile), maildir=maildir, root=root, keep=keep)
+    m = MTA(
+        host=HOST,
+        smtp_port=smtp,
+        smtps_port=smtps,
+        pop3_port=pop3,
+        pop3s_port=pop3s,
+        user=user,
+        password=password,
+        address=f"{user}@{domain}",
+        domain=domain,
+        cafile=str(cafile),
+        maildir=maildir,
+        root=root,
+        keep=keep,
+    )
     main_cf, master_cf = _postfix_config(root, m, chain, require_auth)
     (root / "postfix" / "main.cf").write_text(main_cf)
     (root / "postfix" / "master.cf").write_text(master_cf)
@@ -450,14 +475,20 @@ def start_mta(base_dir: str | os.PathLike | None = None, *, user: str = "alarm",
     conf.write_text(_dovecot_config(root, m, chain, root.name))
 
     try:
-        r = subprocess.run([POSTFIX, "-c", str(root / "postfix"), "start"],
-                           capture_output=True, text=True, timeout=60, check=False)
+        r = subprocess.run(
+            [POSTFIX, "-c", str(root / "postfix"), "start"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if r.returncode != 0:
             raise RuntimeError(f"postfix start failed ({r.returncode}):\n{r.stdout}{r.stderr}")
         m._postfix_pid = int((root / "spool" / "pid" / "master.pid").read_text().split()[0])
         with open(root / "dovecot" / "stderr.log", "wb") as err:
-            m._dovecot = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)],
-                                          stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            m._dovecot = subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=err, stderr=err
+            )
         deadline = started + timeout
         tls = m.ssl_context()
         _wait_port(smtp, deadline, b"220 ")

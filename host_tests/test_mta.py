@@ -52,8 +52,9 @@ def test_auth_only_offered_after_starttls(mta):
         assert s.has_extn("starttls")
         assert not s.has_extn("auth")
         # Trying anyway is refused, before any credentials are looked at.
-        code, resp = s.docmd("AUTH", "PLAIN " + base64.b64encode(
-            f"\0{mta.user}\0{mta.password}".encode()).decode())
+        code, resp = s.docmd(
+            "AUTH", "PLAIN " + base64.b64encode(f"\0{mta.user}\0{mta.password}".encode()).decode()
+        )
         assert code == 503, resp
         s.starttls(context=mta.ssl_context())
         s.ehlo("device.example")

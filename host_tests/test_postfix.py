@@ -53,9 +53,11 @@ async def send(s, *chunks):
 def test_putmail_through_postfix_starttls_auth(clean_mta):
     mta = clean_mta
     jpeg = os.urandom(20000)
-    body = (b"Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: text/plain\n\n"
-            b"Door 3 opened\n.leading dot\n--XYZ\nContent-Type: image/jpeg\n"
-            b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(jpeg) + b"--XYZ--\n")
+    body = (
+        b"Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: text/plain\n\n"
+        b"Door 3 opened\n.leading dot\n--XYZ\nContent-Type: image/jpeg\n"
+        b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(jpeg) + b"--XYZ--\n"
+    )
 
     async def go():
         async with Session() as s:

@@ -471,3 +471,27 @@ def test_ca_certificate_installed_through_at_commands(tmp_path):
         assert len(rec.messages) == 1
 
     run(go())
+
+
+def test_command_ended_with_crlf_leaves_no_lf_in_the_body():
+    # Hosts end commands with CR LF too: the LF must not become a blank first body line
+    # (which would push a host's own header line into the body).
+    async def go():
+        rec = Recorder()
+        async with smtp_server(rec) as port:
+            async with Session() as s:
+                await setup(s, port)
+                assert await s.cmd(b"AT#PUTMAIL\r\n") == WAIT
+                s.port.send(b"Content-Type: text/plain; charset=us-ascii\r\n\r\nhello" + END)
+                await until(s, OK)
+                s.port.send(b"AT#PUTMAIL\r")
+                await asyncio.sleep(0.01)
+                s.port.send(b"\nX-Device: 7\r\n\r\nsplit" + END)
+                await until(s, WAIT + OK)
+        raw = rec.messages[0][3]
+        assert raw.count(b"Content-Type:") == 1
+        assert b"\r\nContent-Type: text/plain; charset=us-ascii\r\n" in raw
+        assert parse(raw).get_payload() == "hello\r\n"
+        assert parse(rec.messages[1][3])["X-Device"] == "7"
+
+    run(go())

@@ -1085,3 +1085,16 @@ def test_same_core_under_micropython():
     assert got["UDPCLOSE"] == b(CLOSED + OK)
     ping = eval(got["PING"])
     assert ALIVE.fullmatch(ping[: -len(OK)]) and ping.endswith(OK)
+
+
+def test_otcp_with_crlf_sends_no_lf_to_the_peer():
+    async def go():
+        async with Peer() as peer, Session() as s:
+            await setup(s, *tcp_profile(peer.port))
+            assert await s.cmd(b"AT#OTCP=1\r\n") == WAIT
+            r, w = await peer.accept()
+            s.port.send(b"payload\x03")
+            await until(s, OK)
+            assert await asyncio.wait_for(r.read(), 5) == b"payload"
+
+    run(go())

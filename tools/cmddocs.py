@@ -6,7 +6,7 @@ _SOCK = "35867 no session; 37123 another service runs (a listener, a socket left
 # name: (syntax, responses, errors, description)
 COMMANDS = {
     "#CACERT": (
-        "AT#CACERT, then a PEM certificate, then Ctrl-Z; AT#CACERT=\"\" removes it",
+        'AT#CACERT, then a PEM certificate, then Ctrl-Z; AT#CACERT="" removes it',
         "OK; AT#CACERT? answers #CACERT: 1 when one is installed, else 0",
         "34882 not a PEM certificate or over 8192 bytes; 37123; 37980; 34824",
         "Extension: a CA certificate that TLS verification trusts besides the system's "

@@ -15,8 +15,11 @@ def main():
         steps.append([sys.executable, mp_runner])
     worst = 0
     for cmd in steps:
-        print("$", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
-              flush=True)
+        print(
+            "$",
+            " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
+            flush=True,
+        )
         rc = subprocess.call(cmd)
         if rc == 5:  # pytest: no tests collected is a failure here
             rc = 1

@@ -72,6 +72,7 @@ class PtyPort:
         os.set_blocking(self.master, False)
         self.name = os.ttyname(self.slave)
         self.loop = asyncio.get_running_loop()
+        self.early = b""  # read by pending(), handed out by the next read()
 
     async def _ready(self, add, remove):
         fut = self.loop.create_future()
@@ -83,13 +84,23 @@ class PtyPort:
 
     async def read(self):
         while True:
-            try:
-                data = os.read(self.master, _CHUNK)
-            except BlockingIOError:
-                data = b""
+            data = self.early or self._read_now()
+            self.early = b""
             if data:
                 return data
             await self._ready(self.loop.add_reader, self.loop.remove_reader)
+
+    def _read_now(self):
+        try:
+            return os.read(self.master, _CHUNK)
+        except BlockingIOError:
+            return b""
+
+    def pending(self):
+        """Bytes from the host already there (read() returns them at once)."""
+        if not self.early:
+            self.early = self._read_now()
+        return bool(self.early)
 
     async def write(self, data):
         # The host may not read (or no host is there): wait for room, never drop, never block.
@@ -145,6 +156,9 @@ class TcpPort:
             self.writer = None
             writer.close()
             stderr_log("serial: host disconnected")
+
+    def pending(self):
+        return bool(self.buf)
 
     async def read(self):
         while not self.buf:

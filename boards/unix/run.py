@@ -56,6 +56,14 @@ class StreamPort:
         self.size = size
         self.gone = False
 
+    def pending(self):
+        """Bytes from the simulator already waiting on the socket (poll with no wait)."""
+        import select
+
+        p = select.poll()
+        p.register(self.r.s, select.POLLIN)
+        return bool(p.poll(0))
+
     async def read(self):
         if self.gone:
             return b""

@@ -108,6 +108,7 @@ async def _vversion(m, form, args):
 
 async def read_block(m, cap=_BLOCK_CAP):
     """Bytes typed up to Ctrl-Z (echoed per ATE); None when ESC cancels. Capped, never wedged."""
+    await m.begin_data()
     kept = []
     size = 0
     timeout = m.values["DATATIMEOUT"]

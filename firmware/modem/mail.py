@@ -158,6 +158,7 @@ async def _putmail(m, form, args):
     m.busy.add("smtp")  # nothing may change the parameters while the session runs
     try:
         # S000333D p23: the SMTP session is open; from now on every byte is body, not echoed.
+        await m.begin_data()
         m.code("Ok_Info_WaitingForData", final=False)
         await m.flush()
         err = await _stream(m, client, BodyComposer(headers))

@@ -53,6 +53,7 @@ def lookup(name):
 def names():
     return [line.split(" ")[0] for line in COMMANDS.strip().split("\n")]
 
+
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
 
 # Final and intermediate result codes with their ATV0 numbers [READ p42; spelling per spec §3].
@@ -103,6 +104,7 @@ class Modem:
         self.hangup = None  # async fn: ATH and the end of the session close sockets, listeners
         self.watch = None  # a service waiting in command mode (listener): see read_line
         self._wake = None  # the Event read_line waits on while a service is watched
+        self.pair = None  # the byte that would pair with the last line's terminator
 
     # ---------------------------------------------------------------- settings
     def load(self):
@@ -214,6 +216,7 @@ class Modem:
     async def read_serial(self, timeout_s=None, watched=False):
         """Next bytes from the host: pushed-back bytes first, then the port. watched: None
         when the service in self.watch wants the line before the host sends anything."""
+        self.pair = None
         if self.rx:
             data = self.rx
             self.rx = b""
@@ -282,7 +285,26 @@ class Modem:
                 self.out.extend(echo)
             self.unread(data[used:])
             if line is not None:
+                # CR LF or LF CR: the second byte may follow; data mode must not take it
+                self.pair = b"\n" if data[used - 1 : used] == b"\r" else b"\r"
                 return line
+
+    async def begin_data(self):
+        """Before data or entry mode: drop the second byte of the command's CR LF (or LF CR)
+        when the host sent it with the command, so `AT#PUTMAIL<CR><LF>` does not start the
+        body with a LF. Only a byte already there counts (port.pending()): one that comes
+        later is data."""
+        pair = self.pair
+        self.pair = None
+        if pair is None:
+            return
+        if not self.rx:
+            pending = getattr(self.port, "pending", None)
+            if pending is None or not pending():
+                return
+            self.rx = await self.port.read()
+        if self.rx[:1] == pair:
+            self.rx = self.rx[1:]
 
     # ---------------------------------------------------------------- main loop
     async def start(self):
@@ -470,8 +492,26 @@ class Modem:
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
 # V.250 basic commands and the highest value each takes (S000333D p49; legacy-hosts.md).
-_BASIC = {"E": 1, "V": 1, "Q": 1, "Z": 0, "I": 9, "H": 0, "L": 3, "M": 2, "X": 4, "O": 0,
-          "A": 0, "&F": 0, "&W": 0, "&V": 0, "&C": 1, "&D": 2, "&K": 6, "&S": 1}
+_BASIC = {
+    "E": 1,
+    "V": 1,
+    "Q": 1,
+    "Z": 0,
+    "I": 9,
+    "H": 0,
+    "L": 3,
+    "M": 2,
+    "X": 4,
+    "O": 0,
+    "A": 0,
+    "&F": 0,
+    "&W": 0,
+    "&V": 0,
+    "&C": 1,
+    "&D": 2,
+    "&K": 6,
+    "&S": 1,
+}
 
 
 def _module(name):

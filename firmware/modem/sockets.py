@@ -72,6 +72,7 @@ class Link:
 
     async def resume(self):
         """Enter data mode (AT#OTCP, AT#OUDP, ATO); sets the final result."""
+        await self.m.begin_data()
         self.m.code("Ok_Info_WaitingForData", final=False)
         self.m.result = await self.serve()
         return []
