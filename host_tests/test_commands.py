@@ -583,3 +583,14 @@ def test_a_fault_in_a_handler_answers_error_and_the_modem_goes_on():
         assert any("fault" in x and "MemoryError" in x for x in logs)
     finally:
         mod.HANDLERS["#VSTATE"] = saved
+
+
+def test_character_framing():
+    quiet(
+        [
+            (b"AT+ICF=3,4\r", OK),
+            (b"AT+ICF=3\r", OK),
+            (b"AT+ICF=2,1\r", ERR),
+            (b"AT+ICF?\r", b"\r\n+ICF: 3,4\r\n" + OK),
+        ]
+    )

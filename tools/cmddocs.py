@@ -274,6 +274,12 @@ COMMANDS = {
     "+GMM": ("AT+GMM", "identity line", "", "identification"),
     "+GMR": ("AT+GMR", "identity line", "", "identification"),
     "+GSN": ("AT+GSN", "identity line", "", "identification"),
+    "+ICF": (
+        "AT+ICF=3,4",
+        "OK; AT+ICF? answers +ICF: 3,4",
+        "ERROR for any other framing",
+        "Character framing: 8 data bits, no parity, 1 stop bit is the only one.",
+    ),
     "+IFC": ("AT+IFC=<dce>,<dte>", "", "", ""),
     "+IPR": ("AT+IPR=<rate>", "", "", ""),
     "+WIND": ("AT+WIND=<mask>", "", "", ""),

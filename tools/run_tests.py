@@ -9,7 +9,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main():
     os.chdir(ROOT)
-    steps = [[sys.executable, "-m", "pytest", "host_tests", "-q", "-p", "no:cacheprovider"]]
+    steps = [
+        # make mpy: every firmware file through mpy-cross, sizes printed (fails on an error)
+        [sys.executable, os.path.join(ROOT, "tools", "build_mpy.py")],
+        [sys.executable, "-m", "pytest", "host_tests", "-q", "-p", "no:cacheprovider"],
+    ]
     mp_runner = os.path.join(ROOT, "tools", "mp_tests.py")
     if os.path.exists(mp_runner):
         steps.append([sys.executable, mp_runner])

@@ -255,6 +255,21 @@ async def _ifc(m, form, args):
     return []
 
 
+async def _icf(m, form, args):
+    # Character framing: only 8 data bits, no parity, 1 stop bit (3,4) exists here, as on the
+    # original's host side (S000333D p49); accepting it lets hosts that set it go on.
+    if form == "read":
+        return ["+ICF: 3,4"]
+    if form == "test":
+        return ["+ICF: (3),(4)"]
+    if form != "set":
+        raise ATError()
+    v = _ints(args, 1, 2)
+    if v[0] != 3 or (len(v) == 2 and v[1] != 4):
+        raise ATError()
+    return []
+
+
 async def _cnum(m, form, args):
     if form in ("exec", "test"):
         return []  # no SIM, so no subscriber number
@@ -290,6 +305,7 @@ HANDLERS.update(
         "+CGDCONT": _cgdcont,
         "+IPR": _ipr,
         "+IFC": _ifc,
+        "+ICF": _icf,
         "+CNUM": _cnum,
     }
 )

@@ -17,7 +17,7 @@ COMMANDS = (
     "+GMR basic xt\n+CGSN basic xt\n+GSN basic xt\n+CFUN basic srt\n+WIND basic srt\n"
     "+WOPEN basic srt\n+CMEE basic srt\n+CPIN basic srt\n+CSQ basic xt\n+CREG basic srt\n"
     "+CGREG basic srt\n+CGATT basic srt\n+CGDCONT basic srt\n+IPR basic srt\n"
-    "+IFC basic srt\n+CNUM basic xt\n"
+    "+IFC basic srt\n+ICF basic srt\n+CNUM basic xt\n"
     "#CONNECTIONSTART session x\n#CONNECTIONSTOP session x\n#DISPLAYIP session x\n"
     "#VSTATE session x\n"
     "#PUTMAIL mail x\n#SENDMAIL1 mail x\n#SENDMAIL2 mail x\n#SENDMAIL3 mail x\n"
