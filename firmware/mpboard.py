@@ -7,7 +7,7 @@ import machine
 
 from modem.compat import asyncio, const
 from modem.errors import NOT_ATTACHED, NetError
-from modem.store import FileStore
+from modem.store import FileStore, exists, remove_file, write_file
 from mpnet import MPNet
 
 _READ_SIZE = const(256)  # one UART read: a command line, or a slice of a mail body
@@ -442,29 +442,14 @@ class MPBoard:
         return tuple(time.gmtime()[:7])
 
     def cafile(self):
-        try:
-            os.stat(self.ca_path)
-            return self.ca_path
-        except OSError:
-            return None
+        return self.ca_path if exists(self.ca_path) else None
 
     def save_ca(self, pem):
         """AT#CACERT: store a PEM CA certificate (new file, then rename), or remove it."""
-        path = self.ca_path
         if pem is None:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
-            return
-        tmp = path + ".new"
-        with open(tmp, "wb") as f:
-            f.write(pem)
-        try:
-            os.rename(tmp, path)
-        except OSError:  # FAT cannot rename over a file
-            os.remove(path)
-            os.rename(tmp, path)
+            remove_file(self.ca_path)
+        else:
+            write_file(self.ca_path, pem)
 
     # ------------------------------------------------------------ life cycle
     def led_state(self):

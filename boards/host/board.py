@@ -7,7 +7,7 @@ import tempfile
 import time
 
 from modem.errors import NetError, NOT_ATTACHED
-from modem.store import FileStore, MemoryStore
+from modem.store import FileStore, MemoryStore, exists, remove_file, write_file
 from net import HostNet
 
 
@@ -90,20 +90,14 @@ class HostBoard:
     def cafile(self):
         """The CA certificate file installed with AT#CACERT, else ca_path, else None."""
         p = self._ca_file()
-        if os.path.exists(p):
-            return p
-        return self.ca_path
+        return p if exists(p) else self.ca_path
 
     def save_ca(self, pem):
         """AT#CACERT: store a PEM CA certificate (atomically), or remove it (None)."""
-        p = self._ca_file()
         if pem is None:
-            if os.path.exists(p):
-                os.remove(p)
-            return
-        with open(p + ".new", "wb") as f:
-            f.write(pem)
-        os.replace(p + ".new", p)
+            remove_file(self._ca_file())
+        else:
+            write_file(self._ca_file(), pem)
 
     def log(self, msg):
         if self._log:

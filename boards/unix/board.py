@@ -10,7 +10,7 @@ import sys
 import time
 
 from modem.errors import NOT_ATTACHED, NetError
-from modem.store import FileStore, MemoryStore
+from modem.store import FileStore, MemoryStore, exists, remove_file, write_file
 from mpnet import MPNet
 
 _UID_BYTES = 8
@@ -20,19 +20,11 @@ def stderr_log(msg):
     sys.stderr.write(msg + "\n")
 
 
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def _makedirs(path):
     parent = path.rstrip("/").rpartition("/")[0]
-    if parent and not _exists(parent):
+    if parent and not exists(parent):
         _makedirs(parent)
-    if not _exists(path):
+    if not exists(path):
         os.mkdir(path)
 
 
@@ -113,9 +105,7 @@ class UnixBoard:
         except OSError:
             pass
         text = _hex(os.urandom(_UID_BYTES))
-        with open(path + ".new", "w") as f:
-            f.write(text + "\n")
-        os.rename(path + ".new", path)
+        write_file(path, text + "\n")
         return text.encode()
 
     def utc(self):
@@ -131,20 +121,14 @@ class UnixBoard:
     def cafile(self):
         """The CA certificate file installed with AT#CACERT, else ca_path, else None."""
         p = self._ca_file()
-        if _exists(p):
-            return p
-        return self.ca_path
+        return p if exists(p) else self.ca_path
 
     def save_ca(self, pem):
         """AT#CACERT: store a PEM CA certificate (new file, then rename), or remove it (None)."""
-        p = self._ca_file()
         if pem is None:
-            if _exists(p):
-                os.remove(p)
-            return
-        with open(p + ".new", "wb") as f:
-            f.write(pem)
-        os.rename(p + ".new", p)
+            remove_file(self._ca_file())
+        else:
+            write_file(self._ca_file(), pem)
 
     def log(self, msg):
         if self._log:

@@ -4,6 +4,39 @@ import json
 import os
 
 
+def write_file(path, data):
+    """Replace a file so that a power cut leaves the old or the new one, never a mix: write a
+    new file, then rename it over the old one (FAT cannot: remove first; readers fall back to
+    the .new file in that window)."""
+    tmp = path + ".new"
+    with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+        f.flush()
+        if hasattr(os, "fsync"):
+            os.fsync(f.fileno())
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        os.remove(path)
+        os.rename(tmp, path)
+
+
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def remove_file(path):
+    """Remove a file if it is there."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 class FileStore:
     """Keeps a dict on flash. A power cut during save leaves the old or the new file."""
 
@@ -23,17 +56,7 @@ class FileStore:
         return {}
 
     def save(self, data):
-        with open(self.tmp, "w") as f:
-            json.dump(data, f)
-            f.flush()
-            if hasattr(os, "fsync"):
-                os.fsync(f.fileno())
-        try:
-            os.rename(self.tmp, self.path)
-        except OSError:
-            # FAT cannot rename over a file; load() falls back to the .new file in this window
-            os.remove(self.path)
-            os.rename(self.tmp, self.path)
+        write_file(self.path, json.dumps(data))
 
 
 class MemoryStore:
