@@ -371,8 +371,10 @@ def test_parameters_survive_power_cycle():
         ],
         board=_board(HostBoard, store),
     )
-    quiet(
+    transcript(
         [
+            # the report mode was remembered: +CREG: 1 comes unasked at power-up
+            (b"ATE0\r", b"\r\n+CREG: 1\r\nATE0\r" + OK),
             (b"AT#SMTPSERV?\r", b'\r\n#SMTPSERV: "mail.example.com"\r\n' + OK),
             (b"AT#SMTPPORT?\r", b"\r\n#SMTPPORT: 587\r\n" + OK),
             (b"AT+CREG?\r", b"\r\n+CREG: 2,1\r\n" + OK),
@@ -503,7 +505,8 @@ def test_cgatt_detach_blocks_session():
     quiet(
         [
             (b"AT+CGATT=0\r", OK),
-            (b"AT+CREG?\r", b"\r\n+CREG: 0,0\r\n" + OK),
+            (b"AT+CREG?\r", b"\r\n+CREG: 0,1\r\n" + OK),  # detached from GPRS only
+            (b"AT+CGREG?\r", b"\r\n+CGREG: 0,0\r\n" + OK),
             (b"AT#CONNECTIONSTART\r", cme(35865)),
             (b"AT+CGATT=1\r", OK),
             (b"AT#CONNECTIONSTART\r", b"\r\n127.0.0.1\r\n\r\nOk_Info_GprsActivation\r\n"),
@@ -594,3 +597,34 @@ def test_character_framing():
             (b"AT+ICF?\r", b"\r\n+ICF: 3,4\r\n" + OK),
         ]
     )
+
+
+def test_registration_reports_after_power_up_and_on_link_changes():
+    import asyncio
+
+    from board import HostBoard
+
+    store = MemoryStore()
+    quiet([(b"AT+CREG=1;+CGREG=2\r", OK)], board=_board(HostBoard, store))
+
+    async def go():
+        board = _board(HostBoard, store)
+        s = Session(board=board)
+        s.modem.link_poll_s = 0.05
+        async with s:
+            # power-up with the report modes remembered: +CREG: 1 and +CGREG: 1 unasked
+            assert s.port.take() == b"\r\n+CREG: 1\r\n\r\n+CGREG: 1\r\n"
+            assert await s.cmd(b"ATE0\r") == b"ATE0\r" + OK
+            board.network = False  # Wi-Fi lost
+            await asyncio.sleep(0.3)
+            assert s.port.take() == b"\r\n+CREG: 2\r\n\r\n+CGREG: 2\r\n"
+            board.network = True
+            await asyncio.sleep(0.3)
+            assert s.port.take() == b"\r\n+CREG: 1\r\n\r\n+CGREG: 1\r\n"
+            await asyncio.sleep(0.3)
+            assert s.port.take() == b""  # only changes are reported
+            assert await s.cmd(b"AT+CGATT=0\r") == OK + b"\r\n+CGREG: 0\r\n"
+            await asyncio.sleep(0.3)
+            assert s.port.take() == b""
+
+    run(go())

@@ -184,6 +184,9 @@ def main_case():
         def apply_serial(self, rate, ifc):
             self.events.append("serial %d" % rate)
 
+        def link_available(self):
+            return True
+
         def log(self, msg):
             pass
 

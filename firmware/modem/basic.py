@@ -63,6 +63,7 @@ async def _cfun(m, form, args):
         await m.flush()
         m.result = None
         m.wind_ready()
+        m.report_registration()
     return []
 
 
@@ -144,17 +145,10 @@ async def _csq(m, form, args):
     return ["+CSQ: %d,99" % rssi]
 
 
-def reg_stat(m):
-    """27.007 <stat>: 1 registered (link available and attached), 0 not, 2 searching."""
-    if not m.attached:
-        return 0
-    return 1 if m.board.link_available() else 2
-
-
 def _creg(key, reply):
     async def h(m, form, args):
         if form == "read":
-            return ["%s: %d,%d" % (reply, m.gsm[key], reg_stat(m))]
+            return ["%s: %d,%d" % (reply, m.gsm[key], m.reg_stat(key))]
         if form == "test":
             return ["%s: (0-2)" % reply]
         if form != "set":
@@ -187,7 +181,8 @@ async def _cgatt(m, form, args):
     m.code("OK")
     m.result = None
     if m.gsm["CGREG"]:
-        m.unsolicited("+CGREG: %d" % reg_stat(m))
+        m.unsolicited("+CGREG: %d" % m.reg_stat("CGREG"))
+    m.reported = (m.reported[0], m.reg_stat("CGREG"))  # reported: the link watch stays quiet
     return []
 
 

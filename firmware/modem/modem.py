@@ -105,6 +105,9 @@ class Modem:
         self.watch = None  # a service waiting in command mode (listener): see read_line
         self._wake = None  # the Event read_line waits on while a service is watched
         self.pair = None  # the byte that would pair with the last line's terminator
+        self.reported = (0, 0)  # the +CREG and +CGREG <stat> last reported
+        self.idle = False  # waiting for a command line, nothing half typed: URCs may go out
+        self.link_poll_s = 1
 
     # ---------------------------------------------------------------- settings
     def load(self):
@@ -164,6 +167,7 @@ class Modem:
         await self.session_down()
         self.busy = set()
         self.attached = True
+        self.reported = (0, 0)  # as at power-up: the registration is reported again
         self.load()
         self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
 
@@ -272,7 +276,9 @@ class Modem:
                 self.lines.reset()
                 await w.takeover()  # data mode; it writes its own results
                 continue
+            self.idle = self.lines.state == 0 and not self.rx
             data = await self.read_serial(watched=True)
+            self.idle = False
             if data is None:
                 continue
             if not data:
@@ -323,15 +329,49 @@ class Modem:
     async def run(self, port):
         """Serve the host on `port` (async read() -> bytes, async write(bytes)) until EOF."""
         self.port = port
+        self.report_registration()
         await self.flush()
+        watch = asyncio.create_task(self._watch_link())
+        try:
+            while True:
+                line = await self.read_line()
+                if line is None:
+                    if self.hangup is not None:
+                        await self.hangup()
+                    return
+                await self.execute(line, self.lines.overflow)
+                await self.flush()
+        finally:
+            watch.cancel()
+
+    # ---------------------------------------------------------------- registration reports
+    def reg_stat(self, kind):
+        """27.007 <stat> for CREG (the link: 1 registered, 2 searching) or CGREG (also 0 when
+        detached with AT+CGATT=0). Wi-Fi stands in for the GSM network."""
+        link = 1 if self.board.link_available() else 2
+        if kind == "CREG":
+            return link
+        return link if self.attached else 0
+
+    def report_registration(self):
+        """+CREG: <stat> / +CGREG: <stat> when the state changed and the host asked for the
+        reports (AT+CREG=1/2, AT+CGREG=1/2, kept across power-off): hosts wait for +CREG: 1
+        after power-up."""
+        now = (self.reg_stat("CREG"), self.reg_stat("CGREG"))
+        old = self.reported
+        self.reported = now
+        if self.gsm["CREG"] and now[0] != old[0]:
+            self.unsolicited("+CREG: %d" % now[0])
+        if self.gsm["CGREG"] and now[1] != old[1]:
+            self.unsolicited("+CGREG: %d" % now[1])
+
+    async def _watch_link(self):
         while True:
-            line = await self.read_line()
-            if line is None:
-                if self.hangup is not None:
-                    await self.hangup()
-                return
-            await self.execute(line, self.lines.overflow)
-            await self.flush()
+            await asyncio.sleep(self.link_poll_s)
+            if self.idle and not self.out:
+                self.report_registration()
+                if self.out:
+                    await self.flush()
 
     async def execute(self, body, overflow=False):
         self.result = "OK"
