@@ -26,6 +26,13 @@ Conventions (S000333D App. B p49, p53; legacy-hosts.md):
   character (echoed as BS SP BS). At most %(cap)d bytes follow `AT`; a longer line answers
   `#CME ERROR: 34881` (AT# lines) or `ERROR` (others).
 - Echo (`ATE1`, the default) repeats the bytes of the line, CR included.
+- A command that enters data or entry mode (`AT#PUTMAIL`, `AT#OTCP`, `AT#REC1ADD`...) ended
+  with CR LF (or LF CR): the second byte is not data when it came with the command.
+- Unsolicited result codes only when the host asked for them: `+WIND: 3`/`+WIND: 4` after
+  power-up and `AT+CFUN=1` (`AT+WIND`), `+CREG: <stat>` and `+CGREG: <stat>` at power-up and
+  whenever the link changes (`AT+CREG=1/2`, `AT+CGREG=1/2`), only while the modem waits for a
+  command. Wi-Fi stands in for GSM registration: 1 registered, 2 searching, 0 detached
+  (`AT+CGATT=0`, CGREG only).
 - `ATV1`: every answer is `\\r\\n<text>\\r\\n`; information lines of one answer are joined
   by CRLF and followed by the final result: `\\r\\n#SMTPPORT: 25\\r\\n\\r\\nOK\\r\\n`.
   `ATV0`: information lines end with CRLF, result codes are numbers ending with CR
@@ -41,8 +48,8 @@ Conventions (S000333D App. B p49, p53; legacy-hosts.md):
 - Every `AT#` parameter is stored in non-volatile memory as soon as it is set (a new file is
   written, then renamed over the old one). Writing a parameter while a service runs in the
   background answers 37123.
-- Passwords (%(secrets)s) are never displayed: a display shows `%(mask)s` when one is set and
-  `""` when not. They are never logged.
+- Passwords (%(secrets)s) are never displayed: a display shows
+  `%(mask)s` when one is set and `""` when not. They are never logged.
 - After `AT+WOPEN=0` (IP stack stopped) every `AT#` command answers `ERROR`; `AT+WOPEN=1`
   starts it again. `AT+WOPEN=3` (only while stopped) is the factory reset: every `AT#`
   parameter returns to its default.
