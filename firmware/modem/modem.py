@@ -339,6 +339,7 @@ class Modem:
                     if self.hangup is not None:
                         await self.hangup()
                     return
+                await self.flush()  # the echo goes at once, as a modem's does; then the answer
                 await self.execute(line, self.lines.overflow)
                 await self.flush()
         finally:
