@@ -495,3 +495,16 @@ def test_command_ended_with_crlf_leaves_no_lf_in_the_body():
         assert parse(rec.messages[1][3])["X-Device"] == "7"
 
     run(go())
+
+
+def test_echo_leaves_before_a_slow_command_answers():
+    async def go():
+        async with fake_server(silent) as port:
+            async with Session() as s:
+                await setup(s, port, [b"AT#SMTPTIMEOUT=1", b"ATE1"])
+                s.port.send(b"AT#PUTMAIL\r")
+                await asyncio.sleep(0.3)  # the server says nothing: the modem waits for it
+                assert s.port.take() == b"AT#PUTMAIL\r"
+                await until(s, cme(37964))
+
+    run(go())
