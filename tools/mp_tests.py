@@ -121,7 +121,12 @@ def project_modules(root):
     import os
 
     names = set()
-    for d in ("firmware", os.path.join("boards", "unix"), "host_tests"):
+    for d in (
+        "firmware",
+        os.path.join("boards", "unix"),
+        os.path.join("boards", "host"),
+        "host_tests",
+    ):
         for f in os.listdir(os.path.join(root, d)):
             if f.endswith(".py"):
                 names.add(f[:-3])

@@ -6,18 +6,13 @@ micropython relays that stream to its pty or TCP serial side).
 """
 
 import os
-import sys
 import time
 
-from modem.errors import NOT_ATTACHED, NetError
-from modem.store import FileStore, MemoryStore, exists, remove_file, write_file
+from modem.store import FileStore, MemoryStore, exists, write_file
 from mpnet import MPNet
+from pcboard import PCBoard, PCLink, stderr_log  # noqa: F401  (stderr_log: run.py)
 
 _UID_BYTES = 8
-
-
-def stderr_log(msg):
-    sys.stderr.write(msg + "\n")
 
 
 def _makedirs(path):
@@ -51,25 +46,16 @@ def local_address():
     return "127.0.0.1"
 
 
-class UnixLink(MPNet):
+class UnixLink(PCLink, MPNet):
     """The IP session: the PC's own network stands in for GPRS; DNS/TCP/TLS through mpnet."""
 
     def __init__(self, board):
-        super().__init__()
+        MPNet.__init__(self)
         self.board = board
         self.up_now = False
 
-    async def up(self, values):
-        if not self.board.network:
-            raise NetError(NOT_ATTACHED, "no network")
-        self.up_now = True
-        return (local_address(), "0.0.0.0", "0.0.0.0")
 
-    async def down(self):
-        self.up_now = False
-
-
-class UnixBoard:
+class UnixBoard(PCBoard):
     """Everything the core needs under MicroPython on a PC. state_dir None: settings in memory.
 
     uid None: a random id stored once in the state directory, or b"unix" without one.
@@ -87,11 +73,10 @@ class UnixBoard:
         self.clock = time  # ticks_ms / ticks_diff / ticks_add: MicroPython's own
         self.link = UnixLink(self)
         self.net = self.link
-        self._log = log
-        self._uid = uid if uid is not None else self._stored_uid()
-        self.serial = None
-        self.ca_path = None  # a CA file given by the tests or the simulator's --cafile
-        self._tmp_ca = None
+        self.init_pc(log, uid if uid is not None else self._stored_uid())
+
+    def address(self):
+        return local_address()
 
     def _stored_uid(self):
         if not self.state_dir:
@@ -107,44 +92,6 @@ class UnixBoard:
         text = _hex(os.urandom(_UID_BYTES))
         write_file(path, text + "\n")
         return text.encode()
-
-    def utc(self):
-        return tuple(time.gmtime()[:7])  # weekday 0 = Monday, as the core expects
-
-    def _ca_file(self):
-        if self.state_dir:
-            return self.state_dir + "/ca.pem"
-        if self._tmp_ca is None:
-            self._tmp_ca = "/tmp/mtgw-ca-%s.pem" % _hex(os.urandom(6))
-        return self._tmp_ca
-
-    def cafile(self):
-        """The CA certificate file installed with AT#CACERT, else ca_path, else None."""
-        p = self._ca_file()
-        return p if exists(p) else self.ca_path
-
-    def save_ca(self, pem):
-        """AT#CACERT: store a PEM CA certificate (new file, then rename), or remove it (None)."""
-        if pem is None:
-            remove_file(self._ca_file())
-        else:
-            write_file(self._ca_file(), pem)
-
-    def log(self, msg):
-        if self._log:
-            self._log(msg)
-
-    def uid(self):
-        return self._uid
-
-    def rssi(self):
-        return -67 if self.network else None  # a fixed, plausible Wi-Fi level
-
-    def link_available(self):
-        return self.network
-
-    def apply_serial(self, rate, ifc):
-        self.serial = (rate, tuple(ifc))
 
 
 HostBoard = UnixBoard  # the name the portable test modules use
