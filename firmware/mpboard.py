@@ -319,6 +319,30 @@ def _no_log(msg):
     pass
 
 
+_GLUE = (
+    "RTS",
+    "CTS",
+    "BAUD",
+    "RXBUF",
+    "TXBUF",
+    "LED",
+    "LED_ACTIVE_LOW",
+    "WDT_MS",
+    "TIMER_ID",
+    "LOG",
+)
+
+
+def make(pins, overrides):
+    """The board object from a board file's constants (UART_ID, TX, RX, RTS, CTS, BAUD...);
+    overrides (keyword arguments of MPBoard) win: tests, experiments."""
+    kw = {}
+    for name in _GLUE:
+        kw[name.lower()] = pins[name]
+    kw.update(overrides)
+    return MPBoard(pins["UART_ID"], pins["TX"], pins["RX"], **kw)
+
+
 class MPBoard:
     """Everything the core needs on a MicroPython board with Wi-Fi (docs/design.md).
 

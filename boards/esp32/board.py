@@ -27,17 +27,4 @@ def safe_pressed():
 
 def make(**kw):
     """The board object; keyword arguments override the numbers above (tests, experiments)."""
-    args = {
-        "rts": RTS,
-        "cts": CTS,
-        "baud": BAUD,
-        "rxbuf": RXBUF,
-        "txbuf": TXBUF,
-        "led": LED,
-        "led_active_low": LED_ACTIVE_LOW,
-        "wdt_ms": WDT_MS,
-        "timer_id": TIMER_ID,
-        "log": LOG,
-    }
-    args.update(kw)
-    return mpboard.MPBoard(UART_ID, TX, RX, **args)
+    return mpboard.make(globals(), kw)
