@@ -1045,7 +1045,7 @@ def test_same_core_under_micropython():
     with escaping, +++ / ATO, listener, UDP and PING, all inside one MicroPython process."""
     root = os.path.dirname(HERE)
     head = "SYSPATH = %r\nECHO = %d\nLISTEN = %d\nUDP = %d\n" % (
-        [os.path.join(root, "firmware"), os.path.join(root, "boards", "unix")],
+        [os.path.join(root, d) for d in ("firmware", "boards/unix", "boards/host")],
         free_port(),
         free_port(),
         free_port(socket.SOCK_DGRAM),
