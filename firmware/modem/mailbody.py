@@ -99,12 +99,10 @@ class QPEncoder:
     def __init__(self):
         self.pending = b""
         self.cr = False  # the last chunk ended with CR: a LF first in the next one pairs with it
-        self.any = False
 
     def feed(self, data):
         if not data:
             return b""
-        self.any = True
         if self.cr and data[:1] == b"\n":
             data = data[1:]
         self.cr = data[-1:] == b"\r"
@@ -251,24 +249,24 @@ class BodyComposer:
             if j < 0 or (j == len(buf) - 1 and buf[j:] == b"\r"):
                 self.partial = buf[start:]
                 if len(self.partial) + self.hdr_size > _HEADER_CAP:
-                    return self._end_headers(b"", self.partial)
+                    return self._end_headers(self.partial)
                 return b""
             line = buf[start:j]
             nxt = j + (2 if buf[j : j + 2] == b"\r\n" else 1)
             if line == b"":
-                return self._end_headers(b"", buf[nxt:])
+                return self._end_headers(buf[nxt:])
             if line[:1] in (b" ", b"\t") and self.hdr:
                 self.hdr.append(line)
             elif header_name(line) is not None:
                 self.hdr.append(line)
             else:  # the body starts without a blank line: we insert it
-                return self._end_headers(b"", buf[start:])
+                return self._end_headers(buf[start:])
             self.hdr_size += len(line)
             if self.hdr_size > _HEADER_CAP:
-                return self._end_headers(b"", buf[nxt:])
+                return self._end_headers(buf[nxt:])
             start = nxt
 
-    def _end_headers(self, _, rest):
+    def _end_headers(self, rest):
         names = []
         for line in self.hdr:
             n = header_name(line)
@@ -292,7 +290,7 @@ class BodyComposer:
                 self.mode = 3
                 out = self._ours(()) + b"\r\n" + self.qp.feed(line)
         if self.mode == 1:
-            out += self._end_headers(b"", self.partial)
+            out += self._end_headers(self.partial)
             self.partial = b""
         if self.mode == 2:
             return out + self.raw.finish()

@@ -113,7 +113,8 @@ class Modem:
     def load(self):
         data = self.board.store.load()
         self.saved = data
-        self.values = params.Values(dict(data.get("at", {})), self.board.defaults)
+        # the stored overrides are the "at" section itself: one dict, not a copy to keep equal
+        self.values = params.Values(data.setdefault("at", {}), self.board.defaults)
         self.gsm = dict(AUTO_DEFAULTS)
         self.gsm.update(data.get("gsm", {}))
         self.restore_profile()
@@ -132,10 +133,10 @@ class Modem:
             raise ATError(EEPROM_WRITE) from None
 
     def set_value(self, key, value):
-        at = dict(self.saved.get("at", {}))
+        at = dict(self.values.stored)  # changed only once it is stored (34824 otherwise)
         at[key] = value
         self.save("at", at)
-        self.values[key] = value
+        self.values.stored = at
 
     def set_gsm(self, key, value):
         self.gsm[key] = value
@@ -148,9 +149,6 @@ class Modem:
         self.save("gsm", {"WOPEN": self.gsm["WOPEN"]})
         self.load()
         self.profile = profile
-
-    def value(self, name):
-        return self.values[name]
 
     # ---------------------------------------------------------------- session
     async def session_down(self):
@@ -488,7 +486,7 @@ class Modem:
             # An AT# command takes the rest of the line: its value may hold ';' or ','.
             return await self.run_one(text, hashcmd=True)
         info = []
-        for part in _split_semicolons(text):
+        for part in params.split_args(text, ";"):
             part = part.strip()
             if part:
                 info.extend(await self.run_one(part, hashcmd=False))
@@ -582,18 +580,3 @@ def _unload(names=_TRANSIENT):
                 delattr(pkg, name)
     if gone:
         gc.collect()
-
-
-def _split_semicolons(text):
-    out = []
-    start = 0
-    quoted = False
-    for i in range(len(text)):  # command lines are short
-        c = text[i]
-        if c == '"':
-            quoted = not quoted
-        elif c == ";" and not quoted:
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return out

@@ -184,9 +184,6 @@ class Values:
             raise KeyError(key)
         return p[4]
 
-    def __setitem__(self, key, value):
-        self.stored[key] = value
-
     def get(self, key, default=None):
         try:
             return self[key]
@@ -204,8 +201,8 @@ def unquote(raw):
     return raw
 
 
-def split_args(raw):
-    """Split on commas outside double quotes."""
+def split_args(raw, sep=","):
+    """Split on sep (a comma, or ';' between extended commands) outside double quotes."""
     out = []
     start = 0
     quoted = False
@@ -213,7 +210,7 @@ def split_args(raw):
         c = raw[i]
         if c == '"':
             quoted = not quoted
-        elif c == "," and not quoted:
+        elif c == sep and not quoted:
             out.append(raw[start:i])
             start = i + 1
     out.append(raw[start:])
