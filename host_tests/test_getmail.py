@@ -981,26 +981,7 @@ st = Stuffer()
 print("BODY", b"".join([b.feed(MSG[i:i + 3]) for i in range(0, len(MSG), 3)]) == BODY)
 print("STUFF", b"".join([st.feed(MSG[i:i + 2]) for i in range(0, len(MSG), 2)]) + st.end() == SER)
 
-class Conn:
-    def __init__(self, s):
-        self.s = s
-    async def read(self, n):
-        return await self.s.read(n)
-    async def write(self, data):
-        self.s.write(data)
-        await self.s.drain()
-    async def starttls(self, tls):
-        raise OSError("no TLS in this test")
-    async def close(self):
-        self.s.close()
-        await self.s.wait_closed()
-
-class Net:
-    async def resolve(self, host):
-        return host
-    async def connect(self, addr, port, tls=None):
-        r, w = await asyncio.open_connection(addr, port)
-        return Conn(w)
+from mpnet import MPNet as Net  # the board's own network adapter
 
 async def main():
     c = await open_session(Net(), "127.0.0.1", PORT, "NONE", None, USER, PASSWORD, 5)

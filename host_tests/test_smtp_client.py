@@ -963,26 +963,7 @@ for data in CASES:
     bytewise = encode([data[i:i + 1] for i in range(len(data))]) == whole
     print("ENC", binascii.hexlify(whole).decode(), splits, bytewise)
 
-class Conn:
-    def __init__(self, s):
-        self.s = s
-    async def read(self, n):
-        return await self.s.read(n)
-    async def write(self, data):
-        self.s.write(data)
-        await self.s.drain()
-    async def starttls(self, tls):
-        raise OSError("no TLS in this test")
-    async def close(self):
-        self.s.close()
-        await self.s.wait_closed()
-
-class Net:
-    async def resolve(self, host):
-        return host
-    async def connect(self, addr, port, tls=None):
-        r, w = await asyncio.open_connection(addr, port)
-        return Conn(w)
+from mpnet import MPNet as Net  # the board's own network adapter
 
 async def main():
     trace = []
