@@ -27,6 +27,10 @@ class LineReader:
         self.a = b"A"
         self.overflow = False
 
+    def between_lines(self):
+        """Nothing of a command line has arrived yet."""
+        return self.state == _IDLE
+
     def reset(self):
         self.state = _IDLE
         self.buf = bytearray()

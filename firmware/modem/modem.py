@@ -274,7 +274,7 @@ class Modem:
                 self.lines.reset()
                 await w.takeover()  # data mode; it writes its own results
                 continue
-            self.idle = self.lines.state == 0 and not self.rx
+            self.idle = self.lines.between_lines() and not self.rx
             data = await self.read_serial(watched=True)
             self.idle = False
             if data is None:
