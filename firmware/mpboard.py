@@ -475,6 +475,14 @@ class MPBoard:
         else:
             write_file(self.ca_path, pem)
 
+    def reset(self):
+        """AT+CFUN=1,1 / AT#RESET=0: the OK leaves the UART first, then the board restarts
+        (settings are on flash already)."""
+        if hasattr(self.uart, "flush"):
+            self.uart.flush()  # waits for the TX FIFO (esp32, rp2)
+        _sleep_ms(20)
+        machine.reset()
+
     # ------------------------------------------------------------ life cycle
     def led_state(self):
         if not self.link.connected():

@@ -314,12 +314,16 @@ class MPNet:
             return _address(infos[0][-1])
         raise NetError(DNS_FAILED, "no address")
 
-    async def connect(self, addr, port, tls=None):
-        """TCP connect; with tls (a TLSConfig) the implicit-TLS session on the same socket."""
+    async def connect(self, addr, port, tls=None, lport=0):
+        """TCP connect (from local port lport, 0 = any); with tls (a TLSConfig) the
+        implicit-TLS session on the same socket."""
         ctx = make_context(tls) if tls is not None else None  # a bad cafile: no packet sent
         try:
-            reader, _ = await asyncio.open_connection(addr, port)
-        except OSError as e:  # no route, or refused at once
+            if lport:
+                reader = await self._connect_from(lport, addr, port)
+            else:
+                reader, _ = await asyncio.open_connection(addr, port)
+        except OSError as e:  # no route, or refused at once; lport in use
             raise NetError(SMTP_CONNECT, _text(e)) from None
         conn = MPConn(reader.s, reader)
         if tls is not None:
@@ -329,6 +333,27 @@ class MPNet:
                 conn._drop()
                 raise
         return conn
+
+    async def _connect_from(self, lport, addr, port):
+        """asyncio.open_connection from a fixed local port (AT#OUTPORT): bind, then the same
+        non-blocking connect and wait for writability that MicroPython's own one does."""
+        from asyncio import core
+
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(_sockaddr(self.bind_host, lport))
+            s.setblocking(False)
+            try:
+                s.connect(_sockaddr(addr, port))
+            except OSError as e:
+                if _errno(e) != errno.EINPROGRESS:
+                    raise
+            yield core._io_queue.queue_write(s)
+        except BaseException:
+            s.close()
+            raise
+        return asyncio.StreamReader(s)
 
     def _bound(self, kind, port):
         s = socket.socket(socket.AF_INET, kind)

@@ -257,7 +257,125 @@ COMMANDS = {
         "",
         'Display; passwords show as "********" when set.',
     ),
-    "+CFUN": ("AT+CFUN=<0|1>", "OK", "", "1 restarts the modem"),
+    "+CFUN": (
+        "AT+CFUN=<0|1>[,<rst>]",
+        "OK; AT+CFUN? answers +CFUN: 1, or 0 while stopped",
+        "ERROR for other values",
+        "0 stops the GSM stack like AT+CPOF. 1 restarts the stack: the AT&W profile is reloaded, "
+        "the IP session closed, then +WIND and +CREG reports as at power-up. 1,1 answers OK, "
+        "then the whole modem restarts as after power-on (settings kept, session, sockets and "
+        "unsaved SMS settings gone; a board resets).",
+    ),
+    "+CPOF": (
+        "AT+CPOF or AT+CPOF=1",
+        "OK (then +CREG: 0 when reports are on)",
+        "ERROR for other values",
+        "Stops the GSM stack: not registered, +CSQ: 99,99, no IP session, SMS answer +CMS ERROR: "
+        "331. AT commands still answer; AT+CFUN=1 starts it again.",
+    ),
+    "+CIMI": ("AT+CIMI", "the IMSI: 15 digits, 00101 then 10 from the board id", "", ""),
+    "+CCID": (
+        "AT+CCID",
+        '+CCID: "<20 digits>" (89 001, 14 digits from the board id, a Luhn digit)',
+        "",
+        "SIM card number; stable for a board.",
+    ),
+    "+COPS": (
+        "AT+COPS=<mode>[,<format>[,<oper>]]",
+        'AT+COPS? answers +COPS: 0,<format>,"<oper>" (MTGW Wi-Fi, MTGW or 00101) when '
+        "registered, else +COPS: 0; AT+COPS=? lists the one network",
+        "+CME ERROR: 30 (with AT+CMEE) for a manual choice of another network; ERROR for bad "
+        "values",
+        "0 automatic, 1/4 manual (only 00101), 2 deregister (as AT+CPOF; 0 registers again), "
+        "3 sets the format only (stored).",
+    ),
+    "+CCED": (
+        "AT+CCED=<mode>[,<dump>[,<step>]]",
+        "mode 0: +CSQ (dump 8) and +CCED: MCC,MNC,LAC,CI,BSIC,BCCH,RxLev,,,RxQual,,,IdleTS "
+        "(dump 1; LAC and CI in hex), then OK; mode 1: OK, then the same lines every 5 s while "
+        "idle; mode 2 stops them",
+        "ERROR for values out of range",
+        "Wavecom cell environment: the numbers of the main cell come from the board id, RxLev "
+        "from the link's signal; there are no neighbour cells, the timing advance is 0.",
+    ),
+    "+CLIP": ("AT+CLIP=<0|1>", "AT+CLIP? answers +CLIP: <n>,2", "", "Stored; no calls here."),
+    "+CLIR": ("AT+CLIR=<0|1|2>", "AT+CLIR? answers +CLIR: <n>,2", "", "Stored; no calls here."),
+    "+CRC": ("AT+CRC=<0|1>", "AT+CRC? answers +CRC: <n>", "", "Stored; no calls here."),
+    "+KSLEEP": (
+        "AT+KSLEEP=<0|1|2>[,<level>[,<delay>]]",
+        "OK; AT+KSLEEP? answers +KSLEEP: <n>",
+        "ERROR for other values",
+        "Sleep management (Sierra Wireless); stored and shown: this modem never sleeps.",
+    ),
+    "#RESET": (
+        "AT#RESET=<0|1> or AT#RESET",
+        "OK, then the modem restarts as after power-on",
+        "34882 other values",
+        "Multi-Tech: 0 restarts the GSM stack and the modem, 1 the modem; both restart all "
+        "here. Settings are kept; the IP session and sockets are gone.",
+    ),
+    "+CMGF": ("AT+CMGF=<0|1>", "AT+CMGF? answers +CMGF: <n>", "ERROR", "0 PDU mode, 1 text."),
+    "+CSMP": (
+        "AT+CSMP=<fo>[,<vp>[,<pid>[,<dcs>]]]",
+        "AT+CSMP? answers +CSMP: 17,167,0,0 by default",
+        "ERROR",
+        "Text-mode parameters; <dcs> chooses GSM 7-bit text or hex input (8-bit, UCS2).",
+    ),
+    "+CSCA": (
+        'AT+CSCA="<number>"[,<type>]',
+        'AT+CSCA? answers +CSCA: "<number>",<type>',
+        "ERROR",
+        "Service centre number: kept and shown; SMS as mail need none.",
+    ),
+    "+CNMI": (
+        "AT+CNMI=<mode>,<mt>,<bm>,<ds>,<bfr>",
+        "AT+CNMI? answers +CNMI: 0,1,0,0,0 by default",
+        "ERROR",
+        "How received SMS are announced: +CMTI (mt 1) or +CMT (mt 2).",
+    ),
+    "+CPMS": (
+        'AT+CPMS="<mem1>"[,"<mem2>"[,"<mem3>"]]',
+        "+CPMS: <used>,<total> three times; AT+CPMS? names the memories",
+        "+CMS ERROR: 302 an unknown memory",
+        "SM (10), ME (99), BM and SR (reading only); SM again at power-up.",
+    ),
+    "+CSDH": ("AT+CSDH=<0|1>", "AT+CSDH? answers +CSDH: <n>", "ERROR", "Text-mode header detail."),
+    "+CSCS": (
+        'AT+CSCS="<set>"',
+        'AT+CSCS? answers +CSCS: "PCCP437" by default',
+        "ERROR for other sets",
+        "Character set of text-mode SMS: GSM, PCCP437, IRA, 8859-1, UCS2 (hex).",
+    ),
+    "+CSMS": ("AT+CSMS=<0|1>", "+CSMS: 1,1,1", "ERROR", "Message service; both answer alike."),
+    "+CSAS": ("AT+CSAS", "OK", "34824 store failed", "Saves the SMS settings (docs/sms.md)."),
+    "+CRES": ("AT+CRES", "OK", "", "Restores the SMS settings AT+CSAS saved."),
+    "+CMGS": (
+        'AT+CMGS="<number>"[,<type>] (text) or AT+CMGS=<length> (PDU), then the message and '
+        "Ctrl-Z",
+        "the prompt CR LF > space, again after each CR of a text; +CMGS: <mr> then OK once the "
+        "mail server accepted the SMS as mail; ESC cancels with OK",
+        "+CMS ERROR (with AT+CMEE): 331 no #SMSMAIL or no link, 304 bad PDU, 305 bad text, 38, "
+        "41, 21, 332, 500 mail failures (docs/sms.md)",
+        "Without a radio the SMS goes out as e-mail to #SMSMAIL (docs/sms.md).",
+    ),
+    "+CMGL": (
+        'AT+CMGL="<stat>" (text) or AT+CMGL=<stat> (PDU)',
+        "+CMGL lines, each followed by the text or PDU, then OK",
+        "+CMS ERROR: 304/305 a bad stat",
+        "Received SMS (none arrive without a radio).",
+    ),
+    "+CMGR": (
+        "AT+CMGR=<index>",
+        "+CMGR line and the text or PDU, then OK; OK alone for an empty location",
+        "+CMS ERROR: 321 an index outside the memory",
+        "",
+    ),
+    "+CMGD": (
+        "AT+CMGD=<index>[,<flag>]",
+        "OK",
+        "+CMS ERROR: 321 an index outside the memory",
+        "Flag 1 read, 2 read and sent, 3 read, sent and unsent, 4 all (index ignored).",
+    ),
     "+CGATT": ("AT+CGATT=<0|1>", "OK then +CGREG", "", ""),
     "+CGDCONT": ('AT+CGDCONT=<cid>,"IP","<apn>"', "", "", ""),
     "+CGMI": ("AT+CGMI", "identity line", "", "identification"),
@@ -323,6 +441,7 @@ PARAMS = {
     "SMTPUN": "AUTH user; empty = no AUTH",
     "SMTPVERIFY": "1 verify the certificate, 0 do not",
     "DATATIMEOUT": "data-mode serial inactivity limit, s",
+    "SMSMAIL": "where an SMS goes as mail; {number} becomes the destination's digits",
     "POP3HEADERMODE": "1 header and body, 0 body only",
     "POP3PORT": "server port",
     "POP3PW": "password",
@@ -357,9 +476,11 @@ PARAMS = {
     "TCPPORT": "remote or listening port",
     "TCPSERV": "remote host, or peer filter",
     "TCPTXDELAY": "ms, multiple of 20",
+    "OUTPORT": "local port of the next #OTCP or #OUDP; 0 any (Multi-Tech)",
     "UDPPORT": "remote or listening port",
     "UDPSERV": "remote host, or peer filter",
     "UDPTXDELAY": "ms, multiple of 20",
+    "UDPDLEMODE": "1 ETX/DLE escaping for UDP, 0 transparent (Multi-Tech)",
     "PINGDELAY": "seconds between requests",
     "PINGNUM": "number of requests",
     "PINGREMOTE": "host to ping",

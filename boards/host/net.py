@@ -280,15 +280,35 @@ class HostNet(HostSocketNet):
                 return sockaddr[0]
         return infos[0][4][0]
 
-    async def connect(self, addr, port, tls=None):
-        """TCP connect, then (tls not None) the implicit-TLS handshake on the same stream."""
+    async def connect(self, addr, port, tls=None, lport=0):
+        """TCP connect (from local port lport, 0 = any), then (tls not None) the implicit-TLS
+        handshake on the same stream."""
         if tls is not None:
             make_context(tls)  # a bad cafile fails before any packet is sent
         try:
-            reader, writer = await asyncio.open_connection(addr, port)
-        except OSError as e:  # refused, unreachable, no route
+            if lport:
+                reader, writer = await asyncio.open_connection(
+                    sock=await _from(self.bind_host, lport, addr, port)
+                )
+            else:
+                reader, writer = await asyncio.open_connection(addr, port)
+        except OSError as e:  # refused, unreachable, no route; lport in use
             raise NetError(SMTP_CONNECT, str(e) or e.__class__.__name__) from e
         conn = HostConn(reader, writer)
         if tls is not None:
             await conn.starttls(tls)
         return conn
+
+
+async def _from(host, lport, addr, port):
+    """A TCP socket bound to host:lport (AT#OUTPORT), connected to addr:port."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the port may be in TIME_WAIT
+        s.bind((host, lport))
+        s.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(s, (addr, port))
+    except BaseException:
+        s.close()
+        raise
+    return s

@@ -39,6 +39,7 @@ class PCBoard:
         self.serial = None
         self.ca_path = None  # a CA file given by the tests or the simulator's --cafile
         self._tmp_ca = None
+        self.resets = 0
 
     def utc(self):
         return tuple(time.gmtime()[:7])  # weekday 0 = Monday on both runtimes
@@ -78,3 +79,8 @@ class PCBoard:
 
     def apply_serial(self, rate, ifc):
         self.serial = (rate, tuple(ifc))
+
+    def reset(self):
+        """AT+CFUN=1,1 / AT#RESET=0: on a PC the modem object starts again by itself."""
+        self.resets += 1
+        self.log("reset")

@@ -2,10 +2,9 @@
 
 from .compat import const
 from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING, SYNTAX
+from .entry import read_block
 from . import params, version
 
-_CTRL_Z = b"\x1a"
-_ESC = b"\x1b"
 _MAX_ADDRS = const(10)  # RECiADD keeps the first 10 addresses [READ p18]
 _ADDR_LEN = const(120)
 _BLOCK_CAP = const(1400)  # bytes kept from a multi-line entry (10 addresses of 120 + CRLFs)
@@ -106,32 +105,6 @@ async def _vversion(m, form, args):
     return ['#VERSION: "%s"' % version.REVISION]
 
 
-async def read_block(m, cap=_BLOCK_CAP):
-    """Bytes typed up to Ctrl-Z (echoed per ATE); None when ESC cancels. Capped, never wedged."""
-    await m.begin_data()
-    kept = []
-    size = 0
-    timeout = m.values["DATATIMEOUT"]
-    while True:
-        data = await m.read_serial(timeout)
-        if not data:
-            return None
-        z = data.find(_CTRL_Z)
-        esc = data.find(_ESC)
-        end = z if esc < 0 or (0 <= z < esc) else esc
-        part = data if end < 0 else data[:end]
-        if m.profile["E"] and part:
-            m.emit(part)
-        if size < cap:
-            kept.append(part[: cap - size])
-        size += len(part)
-        if end >= 0:
-            m.unread(data[end + 1 :])
-            if end == esc:
-                return None
-            return b"".join(kept), size > cap
-
-
 def _split_lines(text):
     return [x.strip() for x in text.replace("\r", "\n").split("\n") if x.strip()]
 
@@ -139,7 +112,7 @@ def _split_lines(text):
 def _rec_add(i):
     async def h(m, form, args):
         check_idle(m)
-        got = await read_block(m)
+        got = await read_block(m, _BLOCK_CAP)
         if got is None:
             return []
         data, _ = got
@@ -173,7 +146,7 @@ def _body(i):
         if form != "exec":
             return await _param(m, p, form, args)
         check_idle(m)
-        got = await read_block(m)
+        got = await read_block(m, _BLOCK_CAP)
         if got is None:
             return []
         data, over = got

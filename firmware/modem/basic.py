@@ -2,7 +2,7 @@
 
 import hashlib
 
-from .errors import ATError, NOT_ATTACHED
+from .errors import ATError, BAD_VALUE, NOT_ATTACHED
 from . import params, version
 
 _RATES = (0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
@@ -30,13 +30,17 @@ def _ident(text_fn):
     return h
 
 
-def imei(uid):
-    """A stable 15-digit serial number from the board's unique id, with a Luhn check digit."""
-    d = hashlib.sha256(uid).digest()
-    n = 0
+def _digits(uid, n, salt=b""):
+    """n stable decimal digits from the board's unique id (salt: one number per use)."""
+    d = hashlib.sha256(uid + salt).digest()
+    v = 0
     for b in d[:8]:
-        n = n * 256 + b
-    body = "35" + ("%012d" % (n % 1000000000000))
+        v = v * 256 + b
+    return ("%020d" % v)[-n:]
+
+
+def _luhn(body):
+    """body followed by its Luhn check digit (IMEI, ICCID)."""
     total = 0
     for i, ch in enumerate(reversed(body)):
         v = int(ch)
@@ -48,22 +52,78 @@ def imei(uid):
     return body + str((10 - total % 10) % 10)
 
 
+def imei(uid):
+    """A stable 15-digit serial number from the board's unique id, with a Luhn check digit."""
+    return _luhn("35" + _digits(uid, 12))
+
+
+# The network a board without a radio reports: the ITU test network 001-01 (never a real
+# operator's code), named after the firmware. A cellular board reports its module's instead.
+_MCC = "001"
+_MNC = "01"
+_OPERATOR = ("MTGW Wi-Fi", "MTGW", _MCC + _MNC)  # AT+COPS formats 0, 1, 2
+
+
+def imsi(uid):
+    """AT+CIMI: MCC, MNC and a 10-digit subscriber number from the board id."""
+    return _MCC + _MNC + _digits(uid, 10, b"imsi")
+
+
+def iccid(uid):
+    """AT+CCID: 89 (telecom), 001 (test network), 14 digits from the board id, Luhn digit."""
+    return _luhn("89" + _MCC + _digits(uid, 14, b"iccid"))
+
+
+async def _radio_off(m):
+    """AT+CPOF, AT+CFUN=0, AT+COPS=2: the GSM stack stops: no registration (+CREG: 0 to a host
+    that asked for reports), no IP session, no SMS; AT commands still answer."""
+    await m.session_down()
+    m.radio = False
+    m.code("OK")
+    m.result = None
+    m.report_registration()
+
+
 async def _cfun(m, form, args):
     if form == "read":
-        return ["+CFUN: 1"]
+        return ["+CFUN: %d" % (1 if m.radio else 0)]
     if form == "test":
-        return ["+CFUN: (0,1)"]
-    (v,) = _ints(args, 1, 1)
-    if v not in (0, 1):
+        return ["+CFUN: (0,1),(0,1)"]
+    v = _ints(args, 1, 2)
+    if v[0] > 1 or (len(v) == 2 and v[1] > 1):
         raise ATError()
+    if v[0] == 0:
+        await _radio_off(m)
+        return []
+    if len(v) == 2 and v[1]:
+        m.reboot = True  # AT+CFUN=1,1: OK, then the modem restarts as at power-up
+        return []
     await m.restart()
-    if v == 1:
-        # AT+CFUN=1 restarts the module: OK first, then the readiness indications (Wavecom).
-        m.code("OK")
-        await m.flush()
-        m.result = None
-        m.wind_ready()
-        m.report_registration()
+    # AT+CFUN=1 restarts the module: OK first, then the readiness indications (Wavecom).
+    m.code("OK")
+    await m.flush()
+    m.result = None
+    m.wind_ready()
+    m.report_registration()
+    return []
+
+
+async def _cpof(m, form, args):
+    if form == "set":
+        (v,) = _ints(args, 1, 1)
+        if v != 1:
+            raise ATError()
+    await _radio_off(m)
+    return []
+
+
+async def _reset(m, form, args):
+    """AT#RESET=0 / =1 (Multi-Tech): OK, then the modem restarts; settings are kept."""
+    if form == "test":
+        return ["#RESET: (0-1)"]
+    if form == "set" and params.unquote(args) not in ("0", "1"):
+        raise ATError(BAD_VALUE)  # 0: GSM stack and modem, 1: modem only; both restart here
+    m.reboot = True
     return []
 
 
@@ -136,12 +196,15 @@ async def _csq(m, form, args):
         return ["+CSQ: (0-31,99),(0-7,99)"]
     if form != "exec":
         raise ATError()
-    dbm = m.board.rssi()
+    return _csq_lines(m)
+
+
+def _csq_lines(m):
+    dbm = m.board.rssi() if m.radio else None
     if dbm is None:
-        rssi = 99
-    else:
-        rssi = (dbm + 113) // 2  # 27.007 8.5: 0 = -113 dBm .. 31 = -51 dBm or more
-        rssi = 0 if rssi < 0 else (31 if rssi > 31 else rssi)
+        return ["+CSQ: 99,99"]
+    rssi = (dbm + 113) // 2  # 27.007 8.5: 0 = -113 dBm .. 31 = -51 dBm or more
+    rssi = 0 if rssi < 0 else (31 if rssi > 31 else rssi)
     return ["+CSQ: %d,99" % rssi]
 
 
@@ -172,7 +235,7 @@ async def _cgatt(m, form, args):
     (v,) = _ints(args, 1, 1)
     if v > 1:
         raise ATError()
-    if v == 1 and not m.board.link_available():
+    if v == 1 and not (m.radio and m.board.link_available()):
         raise ATError(NOT_ATTACHED)
     if not v and m.session:
         await m.session_down()
@@ -265,10 +328,152 @@ async def _icf(m, form, args):
     return []
 
 
+def _presentation(key, reply, hi, status):
+    """AT+CLIP / AT+CLIR: the mode is stored; <m>, what the network provisions, is unknown
+    (27.007 7.6, 7.7): there is no GSM network to ask."""
+
+    async def h(m, form, args):
+        if form == "read":
+            return ["%s: %d,%d" % (reply, m.gsm[key], status)]
+        if form == "test":
+            return ["%s: (0-%d)" % (reply, hi)]
+        if form != "set":
+            raise ATError()
+        (v,) = _ints(args, 1, 1)
+        if v > hi:
+            raise ATError()
+        m.set_gsm(key, v)
+        return []
+
+    return h
+
+
+async def _ksleep(m, form, args):
+    # Sleep management (Sierra Wireless; AT+KSLEEP=<mngt>[,<level>[,<delay>]]): this board
+    # never sleeps while its host may talk, so the setting is only kept and shown.
+    if form == "read":
+        return ["+KSLEEP: %d" % m.gsm["KSLEEP"]]
+    if form == "test":
+        return ["+KSLEEP: (0-2)"]
+    if form != "set":
+        raise ATError()
+    v = _ints(args, 1, 3)
+    if v[0] > 2:
+        raise ATError()
+    m.set_gsm("KSLEEP", v[0])
+    return []
+
+
+async def _cops(m, form, args):
+    fmt = m.gsm["COPSF"]
+    if form == "read":
+        if m.reg_stat("CREG") != 1:
+            return ["+COPS: 0"]
+        return ['+COPS: 0,%d,"%s"' % (fmt, _OPERATOR[fmt])]
+    if form == "test":
+        return ['+COPS: (2,"%s","%s","%s"),,(0-4),(0-2)' % _OPERATOR]
+    if form != "set":
+        raise ATError()
+    parts = params.split_args(args)
+    if len(parts) > 3:
+        raise ATError()
+    mode = _ints(parts[0], 1, 1)[0]
+    if len(parts) >= 2:
+        f = _ints(parts[1], 1, 1)[0]
+        if f > 2:
+            raise ATError()
+    if mode == 3:  # only the format of the read answer
+        if len(parts) != 2:
+            raise ATError()
+        m.set_gsm("COPSF", f)
+        return []
+    if mode == 2:
+        await _radio_off(m)
+        return []
+    if mode in (1, 4):  # manual selection: only the network there is
+        if len(parts) != 3 or params.unquote(parts[2]) != _OPERATOR[f]:
+            raise ATError(30, plus=True)  # 27.007 9.2: no network service
+    elif mode != 0 or len(parts) > 1:
+        raise ATError()
+    if not m.radio:
+        m.radio = True
+        m.code("OK")
+        m.result = None
+        m.report_registration()
+    return []
+
+
+def _cced_line(m):
+    """+CCED main-cell dump (Wavecom): MCC,MNC,LAC,CI,BSIC,BCCH,RxLev,,,RxQual,,,IdleTS; the
+    cell numbers come from the board id, RxLev (0-63) from the link's signal."""
+    dbm = m.board.rssi() if m.radio and m.board.link_available() else None
+    if dbm is None:
+        return "0,0,0000,0000,0,0,0,,,0,,,0"  # no service: MCC and MNC 0
+    d = _digits(m.board.uid(), 12, b"cell")
+    rxlev = dbm + 110
+    rxlev = 0 if rxlev < 0 else (63 if rxlev > 63 else rxlev)
+    return "%s,%s,%04x,%04x,%d,%d,%d,,,0,,,0" % (
+        _MCC,
+        _MNC,
+        int(d[:5]) % 65535 + 1,
+        int(d[5:10]) % 65535 + 1,
+        int(d[10:]) % 64,
+        1 + int(d[:3]) % 124,
+        rxlev,
+    )
+
+
+def _cced_dump(m, dump):
+    lines = []
+    if dump & 8:
+        lines.extend(_csq_lines(m))
+    if dump & 7:  # main cell (1), neighbours (2: none here), timing advance (4: 0)
+        cell = _cced_line(m) if dump & 1 else ""
+        if dump & 4:
+            cell = (cell + ",0") if cell else "0"
+        lines.append("+CCED: " + cell)
+    return lines
+
+
+async def _cced(m, form, args):
+    if form != "set":
+        raise ATError()
+    v = _ints(args, 1, 3)
+    mode = v[0]
+    dump = v[1] if len(v) > 1 else 15
+    if mode > 2 or not 1 <= dump <= 16 or (len(v) > 2 and not 1 <= v[2] <= 5):
+        raise ATError()
+    if dump == 16:
+        dump = 7
+    if mode == 2:
+        m.ticker = None
+        return []
+    if mode == 1:  # automatic shots every 5 s while the modem waits for a command
+        clock = m.board.clock
+        due = [clock.ticks_ms()]
+
+        def tick(m):
+            now = clock.ticks_ms()
+            if clock.ticks_diff(now, due[0]) >= 0:
+                due[0] = clock.ticks_add(now, 5000)
+                for line in _cced_dump(m, dump):
+                    m.unsolicited(line)
+
+        m.ticker = tick
+        return []
+    return _cced_dump(m, dump)
+
+
 async def _cnum(m, form, args):
     if form in ("exec", "test"):
         return []  # no SIM, so no subscriber number
     raise ATError()
+
+
+async def _ccid(m, form, args):
+    if form == "test":
+        return []
+    return ['+CCID: "%s"' % iccid(m.board.uid())]
 
 
 def _identity():
@@ -278,6 +483,7 @@ def _identity():
         (("+CGMM", "+GMM"), lambda m: version.MODEL),
         (("+CGMR", "+GMR"), lambda m: version.REVISION),
         (("+CGSN", "+GSN"), lambda m: imei(m.board.uid())),
+        (("+CIMI",), lambda m: imsi(m.board.uid())),
     ):
         h = _ident(fn)
         for n in names:
@@ -302,5 +508,14 @@ HANDLERS.update(
         "+IFC": _ifc,
         "+ICF": _icf,
         "+CNUM": _cnum,
+        "+KSLEEP": _ksleep,
+        "+CLIP": _presentation("CLIP", "+CLIP", 1, 2),
+        "+CLIR": _presentation("CLIR", "+CLIR", 2, 2),
+        "+CRC": _setting("CRC", 0, 1, "+CRC"),
+        "+CPOF": _cpof,
+        "+CCID": _ccid,
+        "+COPS": _cops,
+        "+CCED": _cced,
+        "#RESET": _reset,
     }
 )

@@ -47,13 +47,29 @@ LISTEN_FAILED = const(38051)  # OURS: the listening port could not be opened
 SOCKET_IO = const(38052)  # OURS: a UDP datagram could not be sent or received
 
 
+# SMS (3GPP TS 27.005 3.2.5): '+CMS ERROR: <n>' once AT+CMEE enabled it (S000293I p10). 0-127
+# are the network's RP causes (TS 24.011 E.2), 300-500 the modem's own.
+CMS_REJECTED = const(21)  # RP cause: short message transfer rejected (the server said 5xx)
+CMS_NET_DOWN = const(38)  # RP cause: network out of order (no connection to the server)
+CMS_TEMPORARY = const(41)  # RP cause: temporary failure (the server said 4xx)
+CMS_NOT_ALLOWED = const(302)
+CMS_NOT_SUPPORTED = const(303)
+CMS_BAD_PDU = const(304)
+CMS_BAD_TEXT = const(305)
+CMS_BAD_INDEX = const(321)
+CMS_NO_SERVICE = const(331)
+CMS_TIMEOUT = const(332)
+CMS_UNKNOWN = const(500)
+
+
 class ATError(Exception):
     """A command failed; code None means plain ERROR, else '#CME ERROR: <code>'."""
 
-    def __init__(self, code=None, plus=False):
+    def __init__(self, code=None, plus=False, cms=False):
         super().__init__(code)
         self.code = code
         self.plus = plus  # True: GSM-level '+CME ERROR' (shown only with AT+CMEE>=1)
+        self.cms = cms  # True: '+CMS ERROR' (SMS commands; shown only with AT+CMEE>=1)
 
 
 class NetError(Exception):

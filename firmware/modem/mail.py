@@ -16,11 +16,11 @@ from .errors import (
 )
 from .mailbody import BodyComposer, EndScanner
 from .smtp import TLSConfig, open_session
+from . import params
 
 _SECURITY = ("NONE", "STARTTLS", "TLS")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_SPECIALS = '<>()[]\\,;:" '
 _count = [0]
 
 
@@ -31,12 +31,7 @@ def addresses(text):
         a = a.strip()
         if not a:
             continue
-        at = a.rfind("@")
-        bad = at <= 0 or at == len(a) - 1
-        for c in _SPECIALS:
-            if c in a:
-                bad = True
-        if bad:
+        if not params.mailbox(a):
             raise ATError(SMTP_RECIPIENT)
         out.append(a)
     return out
@@ -104,19 +99,25 @@ def compose_headers(m, to, cc, subject):
     return h
 
 
-def _ehlo_name(m):
+def _ehlo_name(m, ip):
     d = m.values["DOMAIN"]
     if d:
         return d
-    return "[%s]" % m.session[0]  # RFC 5321 4.1.3 address literal
+    return "[%s]" % ip  # RFC 5321 4.1.3 address literal
 
 
-async def _open(m, to, cc):
-    """Everything up to an accepted DATA; returns the client. Raises ATError."""
+def _ready(m):
+    """The IP services' precondition: a session and no other service; returns our address."""
     if not m.session:
         raise ATError(NO_LINK)
     if m.busy:
         raise ATError(SERVICE_RUNNING)
+    return m.session[0]
+
+
+async def open_smtp(m, to, cc, ip):
+    """Everything up to an accepted DATA, from our address ip; returns the client. Raises
+    ATError; m.last_smtp holds the exchange."""
     v = m.values
     if not v["SENDERADDR"]:
         raise ATError(SMTP_SENDER)
@@ -134,7 +135,7 @@ async def _open(m, to, cc):
             v["SMTPPORT"],
             security,
             tls,
-            _ehlo_name(m),
+            _ehlo_name(m, ip),
             user,
             v["SMTPPW"],
             v["SENDERADDR"],
@@ -154,7 +155,7 @@ async def _putmail(m, form, args):
     to = addresses(v["REC1"])
     cc = addresses(v["CCREC1"])
     headers = compose_headers(m, to, cc, v["SUBJ1"])
-    client = await _open(m, to, cc)
+    client = await open_smtp(m, to, cc, _ready(m))
     m.busy.add("smtp")  # nothing may change the parameters while the session runs
     try:
         # S000333D p23: the SMTP session is open; from now on every byte is body, not echoed.
@@ -224,22 +225,27 @@ def _sendmail_of(i):
         to = addresses(v["REC%d" % n])
         cc = addresses(v["CCREC%d" % n])
         composer = BodyComposer(compose_headers(m, to, cc, v["SUBJ%d" % n]))
-        client = await _open(m, to, cc)
-        m.busy.add("smtp")
-        try:
-            out = composer.feed(v["BODY%d" % n].encode() + b"\r\n") + composer.finish()
-            await client.send(out)
-            await client.end_data(b"")
-        except NetError as e:
-            await client.close()
-            raise ATError(e.code) from None
-        finally:
-            m.busy.discard("smtp")
-        await client.quit()
-        await client.close()
+        client = await open_smtp(m, to, cc, _ready(m))
+        await send_body(m, client, composer, v["BODY%d" % n].encode() + b"\r\n")
         return []
 
     return h
+
+
+async def send_body(m, client, composer, body):
+    """A body held in memory (AT#SENDMAILi, an SMS): DATA, the final dot, QUIT. Raises
+    ATError unless the server accepted the message."""
+    m.busy.add("smtp")
+    try:
+        await client.send(composer.feed(body) + composer.finish())
+        await client.end_data(b"")
+    except NetError as e:
+        await client.close()
+        raise ATError(e.code) from None
+    finally:
+        m.busy.discard("smtp")
+    await client.quit()
+    await client.close()
 
 
 async def _smtplog(m, form, args):

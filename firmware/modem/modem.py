@@ -17,7 +17,12 @@ COMMANDS = (
     "+GMR basic xt\n+CGSN basic xt\n+GSN basic xt\n+CFUN basic srt\n+WIND basic srt\n"
     "+WOPEN basic srt\n+CMEE basic srt\n+CPIN basic srt\n+CSQ basic xt\n+CREG basic srt\n"
     "+CGREG basic srt\n+CGATT basic srt\n+CGDCONT basic srt\n+IPR basic srt\n"
-    "+IFC basic srt\n+ICF basic srt\n+CNUM basic xt\n"
+    "+IFC basic srt\n+ICF basic srt\n+CNUM basic xt\n+KSLEEP basic srt\n+CLIP basic srt\n"
+    "+CLIR basic srt\n+CRC basic srt\n+CPOF basic xs\n+CIMI basic xt\n+CCID basic xrt\n"
+    "+COPS basic srt\n+CCED basic st\n#RESET basic sxt\n"
+    "+CMGF sms srt\n+CSMP sms srt\n+CSCA sms srt\n+CNMI sms srt\n+CPMS sms srt\n"
+    "+CSDH sms srt\n+CSCS sms srt\n+CSMS sms srt\n+CSAS sms xt\n+CRES sms xt\n"
+    "+CMGS sms st\n+CMGL sms xst\n+CMGR sms st\n+CMGD sms st\n"
     "#CONNECTIONSTART session x\n#CONNECTIONSTOP session x\n#DISPLAYIP session x\n"
     "#VSTATE session x\n"
     "#PUTMAIL mail x\n#SENDMAIL1 mail x\n#SENDMAIL2 mail x\n#SENDMAIL3 mail x\n"
@@ -31,10 +36,20 @@ COMMANDS = (
     "#OTCP sockets xs\n#LTCPSTART sockets xs\n#LTCPSTOP sockets xs\n#OUDP sockets x\n"
     "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
 )
-_TRANSIENT = ("mail", "mailbody", "smtp", "smtpdata", "getmail", "pop3", "tlsconf")
+_TRANSIENT = (
+    "mail",
+    "mailbody",
+    "smtp",
+    "smtpdata",
+    "getmail",
+    "pop3",
+    "tlsconf",
+    "smsmail",
+    "smspdu",
+)
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
-_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets")
+_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms")
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
@@ -77,7 +92,18 @@ NUMERIC = {
 # GSM-level settings. PROFILE ones are saved by AT&W and restored by ATZ / power-up;
 # the others persist as soon as they are set (Wavecom keeps them in EEPROM).
 PROFILE_DEFAULTS = {"E": 1, "V": 1, "Q": 0, "CMEE": 0, "IPR": 115200, "IFC": [2, 2]}
-AUTO_DEFAULTS = {"CREG": 0, "CGREG": 0, "WIND": 0, "WOPEN": 1, "CGDCONT": {}}
+AUTO_DEFAULTS = {
+    "CREG": 0,
+    "CGREG": 0,
+    "WIND": 0,
+    "WOPEN": 1,
+    "CGDCONT": {},
+    "CLIP": 0,
+    "CLIR": 0,
+    "CRC": 0,
+    "KSLEEP": 2,
+    "COPSF": 0,
+}
 
 
 class Modem:
@@ -99,6 +125,10 @@ class Modem:
         self.session = None  # (my_ip, peer_ip, gateway_ip) while the IP session is up
         self.state = "IDLE"
         self.attached = True  # AT+CGATT
+        self.radio = True  # False after AT+CPOF / AT+CFUN=0: not registered, no service
+        self.reboot = False  # AT+CFUN=1,1 / AT#RESET: restart once the answer is out
+        self.sms = None  # the SMS settings (modem.sms), loaded with the first SMS command
+        self.ticker = None  # fn(modem) the link watch calls while idle (AT+CCED=1 reports)
         self.last_smtp = []  # trace of the last SMTP exchange (no secrets)
         self.resume = None  # async fn: ATO returns to a data session left with +++
         self.hangup = None  # async fn: ATH and the end of the session close sockets, listeners
@@ -165,6 +195,7 @@ class Modem:
         await self.session_down()
         self.busy = set()
         self.attached = True
+        self.radio = True
         self.reported = (0, 0)  # as at power-up: the registration is reported again
         self.load()
         self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
@@ -193,17 +224,19 @@ class Modem:
             self.out.append(str(NUMERIC[name]).encode() + b"\r")
 
     def error(self, e):
-        if e.code is None or (e.plus and not self.profile["CMEE"]):
+        # +CME and +CMS errors only once AT+CMEE enabled them, else ERROR (S000293I p10)
+        if e.code is None or ((e.plus or e.cms) and not self.profile["CMEE"]):
             self.code("ERROR")
-        elif self.profile["Q"]:
             return
+        kind = "+CMS ERROR: " if e.cms else ("+CME ERROR: " if e.plus else "#CME ERROR: ")
+        if self.profile["Q"]:
+            return
+        text = kind + str(e.code)
+        # ATV0: extended result codes keep their text and end like numeric ones (CR).
+        if self.profile["V"]:
+            self.out.append(b"\r\n" + text.encode() + b"\r\n")
         else:
-            text = ("+CME ERROR: " if e.plus else "#CME ERROR: ") + str(e.code)
-            # ATV0: extended result codes keep their text and end like numeric ones (CR).
-            if self.profile["V"]:
-                self.out.append(b"\r\n" + text.encode() + b"\r\n")
-            else:
-                self.out.append(text.encode() + b"\r")
+            self.out.append(text.encode() + b"\r")
 
     def unsolicited(self, text):
         self.info([text])
@@ -340,13 +373,32 @@ class Modem:
                 await self.flush()  # the echo goes at once, as a modem's does; then the answer
                 await self.execute(line, self.lines.overflow)
                 await self.flush()
+                if self.reboot:
+                    await self._reboot()
         finally:
             watch.cancel()
+
+    async def _reboot(self):
+        """AT+CFUN=1,1 / AT#RESET=0, once the OK is out: a board restarts for real
+        (board.reset() does not return); on a PC this modem starts again as at power-up:
+        settings kept, the IP session, sockets, SMS settings not saved and the bytes the
+        host sent meanwhile gone, as on the original."""
+        await self.session_down()
+        self.board.reset()
+        _unload(_TURNS)
+        KEEP.clear()
+        port = self.port
+        self.__init__(self.board)
+        self.port = port
+        await self.start()
+        self.report_registration()
 
     # ---------------------------------------------------------------- registration reports
     def reg_stat(self, kind):
         """27.007 <stat> for CREG (the link: 1 registered, 2 searching) or CGREG (also 0 when
         detached with AT+CGATT=0). Wi-Fi stands in for the GSM network."""
+        if not self.radio:
+            return 0  # AT+CPOF: not registered, not searching
         link = 1 if self.board.link_available() else 2
         if kind == "CREG":
             return link
@@ -369,6 +421,8 @@ class Modem:
             await asyncio.sleep(self.link_poll_s)
             if self.idle and not self.out:
                 self.report_registration()
+                if self.ticker is not None:
+                    self.ticker(self)
                 if self.out:
                     await self.flush()
 
@@ -455,8 +509,8 @@ class Modem:
                 "+CREG=%d +CGREG=%d +WIND=%d +WOPEN=%d"
                 % (g["CREG"], g["CGREG"], g["WIND"], g["WOPEN"]),
             ]
-        elif c == "O" and getattr(self, "resume", None) is not None:
-            lines = await self.resume()
+        elif c == "O" and self.resume is not None:
+            lines = await self.resume(True)
         elif c in ("O", "A"):  # no data connection to go back to, no call to answer
             self.result = "NO CARRIER"
         elif c == "H" and self.hangup is not None:  # close a socket left with +++, a listener
@@ -524,8 +578,7 @@ class Modem:
         try:
             return await _module(entry[0]).HANDLERS[name](self, form, args) or []
         finally:
-            if entry[0] in _TRANSIENT:
-                _unload()
+            _unload()  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}

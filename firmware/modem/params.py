@@ -55,6 +55,7 @@ _SPEC = (
     "SMTPUN|s|64|||0|SMTP\n"
     "SMTPVERIFY|i|0|1|1|4|SMTP\n"
     "DATATIMEOUT|i|1|600|50|4|SMTP\n"
+    "SMSMAIL|s|120|||4|SMTP\n"
     "POP3HEADERMODE|i|0|1|1|0|POP3\n"
     "POP3PORT|i|1|65535|110|0|POP3\n"
     "POP3PW|s|64|||1|POP3\n"
@@ -89,9 +90,11 @@ _SPEC = (
     "TCPPORT|i|0|65535|0|2|TCP\n"
     "TCPSERV|s|120|||2|TCP\n"
     "TCPTXDELAY|i|0|32760|100|2|TCP\n"
+    "OUTPORT|i|0|65535|0|4|TCP\n"
     "UDPPORT|i|0|65535|0|0|UDP\n"
     "UDPSERV|s|120|||0|UDP\n"
     "UDPTXDELAY|i|0|32760|100|0|UDP\n"
+    "UDPDLEMODE|i|0|1|1|4|UDP\n"
     "PINGDELAY|i|1|255|1|0|PING\n"
     "PINGNUM|i|1|255|4|0|PING\n"
     "PINGREMOTE|s|120|||0|PING\n"
@@ -100,6 +103,8 @@ _SPEC = (
 )
 
 _STEP20 = ("TCPTXDELAY", "UDPTXDELAY")  # multiples of 20 ms [READ p31, p34]
+_MAILBOX = ("SMSMAIL",)  # one address, checked when set (it becomes an SMTP RCPT)
+_SPECIALS = '<>()[]\\,;:" '  # RFC 5322 specials and space: never inside a bare address
 
 # Display commands and the groups they show; VALL shows every group in this order,
 # blocks separated by an empty line [READ p39].
@@ -241,7 +246,7 @@ def validate(p, text):
         raise ATError(BAD_VALUE)
     kind = p[1]
     if kind == STR:
-        if len(text) > p[2]:
+        if len(text) > p[2] or (p[0] in _MAILBOX and text and not mailbox(text)):
             raise ATError(BAD_VALUE)
         return text
     if kind == INT:
@@ -256,6 +261,17 @@ def validate(p, text):
     if t not in p[2]:
         raise ATError(BAD_VALUE)
     return int(t) if isinstance(p[4], int) else t
+
+
+def mailbox(text):
+    """True when text is one bare address: local@domain, no RFC 5322 specials, no space."""
+    at = text.rfind("@")
+    if at <= 0 or at == len(text) - 1:
+        return False
+    for c in _SPECIALS:
+        if c in text:
+            return False
+    return True
 
 
 def parse_ip(text):

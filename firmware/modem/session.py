@@ -6,7 +6,7 @@ from .errors import ALREADY_RUNNING, ATError, NetError, NO_LINK, NOT_ATTACHED
 async def _start(m, form, args):
     if m.session:
         raise ATError(ALREADY_RUNNING)
-    if not m.attached:
+    if not m.attached or not m.radio:
         raise ATError(NOT_ATTACHED)
     m.state = "DIALING"
     try:
@@ -37,7 +37,7 @@ async def _displayip(m, form, args):
 
 async def _vstate(m, form, args):
     lines = ['#STATE: "%s"' % m.state]
-    if not m.board.link_available():
+    if not m.radio or not m.board.link_available():
         lines.append("#NO SERVICE")
     return lines
 

@@ -61,7 +61,7 @@ class Link:
         self.m = m
         self.kind = kind
         self.conn = conn  # the net's Conn (TCP) or Datagram (UDP)
-        self.dle = dle  # ETX/DLE escaping: TCP with DLEMODE=1, UDP always [READ p30, p36]
+        self.dle = dle  # ETX/DLE escaping: DLEMODE=1 (TCP) [READ p30], UDPDLEMODE=1 (UDP)
         self.dec = Decoder() if dle else None
         self.delay = delay  # TCPTXDELAY / UDPTXDELAY, ms [READ p31, p34]
         self.peer = peer  # UDP: (address, port) datagrams go to and are accepted from
@@ -70,10 +70,11 @@ class Link:
         self.stop = False
         self.reading = False  # the downlink waits in a socket read (safe to cancel there)
 
-    async def resume(self):
-        """Enter data mode (AT#OTCP, AT#OUDP, ATO); sets the final result."""
+    async def resume(self, ato=False):
+        """Enter data mode (AT#OTCP, AT#OUDP, ATO); sets the final result. ATO answers OK:
+        repeater hosts resend ATO until a line starts with "OK" (docs/sockets.md)."""
         await self.m.begin_data()
-        self.m.code("Ok_Info_WaitingForData", final=False)
+        self.m.code("OK" if ato else "Ok_Info_WaitingForData", final=False)
         self.m.result = await self.serve()
         return []
 
@@ -220,7 +221,7 @@ class Link:
             data = self.first
             self.first = None
             if data:
-                await port.write(encode(data))
+                await port.write(encode(data) if self.dle else data)
         while not self.stop:
             self.reading = True
             try:
@@ -399,8 +400,10 @@ async def _otcp(m, form, args):
         raise ATError(NOT_CONFIGURED)
     addr = await _resolve(m, host)
     limit = m.sregs.get(7, 50)  # V.250 S7: seconds to wait for the connection
+    net = m.board.net
+    lport = m.values["OUTPORT"]  # Multi-Tech: the local port of the next socket, 0 = any
     try:
-        conn = await wait_for(m.board.net.connect(addr, port), limit if limit > 0 else 1)
+        conn = await wait_for(net.connect(addr, port, None, lport), limit if limit > 0 else 1)
     except asyncio.TimeoutError:
         raise ATError(TCP_OPEN_FAILED) from None
     except NetError as e:
@@ -442,10 +445,11 @@ async def _oudp(m, form, args):
         raise ATError(NOT_CONFIGURED)
     addr = await _resolve(m, v["UDPSERV"])
     try:
-        dg = await m.board.net.udp(0)
+        dg = await m.board.net.udp(v["OUTPORT"])
     except NetError:
         raise ATError(SOCKET_IO) from None
-    return await Link(m, "udp", dg, True, v["UDPTXDELAY"], (addr, v["UDPPORT"])).resume()
+    dle = v["UDPDLEMODE"] == 1
+    return await Link(m, "udp", dg, dle, v["UDPTXDELAY"], (addr, v["UDPPORT"])).resume()
 
 
 async def _ludpstart(m, form, args):
@@ -458,7 +462,7 @@ async def _ludpstart(m, form, args):
         dg = await m.board.net.udp(v["UDPPORT"])
     except NetError:
         raise ATError(LISTEN_FAILED) from None
-    Listener(m, "udp", 1, dg, allow, True, v["UDPTXDELAY"]).start()
+    Listener(m, "udp", 1, dg, allow, v["UDPDLEMODE"] == 1, v["UDPTXDELAY"]).start()
     return []
 
 

@@ -1,0 +1,77 @@
+"""An SMS sent as e-mail where the board has no radio (AT#SMSMAIL; docs/sms.md)."""
+
+from .errors import (
+    ATError,
+    CMS_NET_DOWN,
+    CMS_NO_SERVICE,
+    CMS_REJECTED,
+    CMS_TEMPORARY,
+    CMS_TIMEOUT,
+    CMS_UNKNOWN,
+    NetError,
+    DNS_FAILED,
+    SMTP_CONNECT,
+    SMTP_GREETING,
+    SMTP_LOST,
+    SMTP_NO_ANSWER,
+    SMTP_TLS,
+)
+from .mail import compose_headers, open_smtp, send_body
+from .mailbody import BodyComposer
+from . import params
+
+_NO_CONNECTION = (DNS_FAILED, SMTP_CONNECT, SMTP_GREETING, SMTP_TLS, SMTP_LOST)
+
+
+def _cms(m, code):
+    """The +CMS ERROR for a failed mail: what the network would have said (docs/sms.md)."""
+    reply = m.last_smtp[-1][1] if m.last_smtp else 0
+    if 400 <= reply < 500:
+        return CMS_TEMPORARY
+    if reply >= 500:
+        return CMS_REJECTED
+    if code == SMTP_NO_ANSWER:
+        return CMS_TIMEOUT
+    if code in _NO_CONNECTION:
+        return CMS_NET_DOWN
+    return CMS_UNKNOWN
+
+
+async def send(m, number, text, part=None):
+    """Mail the SMS to #SMSMAIL ({number}: the destination's digits) through the SMTP
+    settings, over the IP session if one is up, else over the link for this mail only (as the
+    phone network carried SMS without GPRS). Returns once the server said 250; raises
+    ATError(cms) otherwise, with AT#SMTPLOG telling why."""
+    v = m.values
+    template = v["SMSMAIL"]
+    if not template or not m.radio or not m.board.link_available():
+        raise ATError(CMS_NO_SERVICE, cms=True)
+    digits = number[1:] if number[:1] == "+" else number
+    rcpt = template.replace("{number}", digits)
+    if not params.mailbox(rcpt):
+        raise ATError(CMS_REJECTED, cms=True)  # e.g. {number} of a number with '#' in it
+    subject = "SMS to " + number
+    if part is not None:
+        subject += " (part %d/%d)" % (part[2], part[1])
+    composer = BodyComposer(compose_headers(m, [rcpt], [], subject))
+    # A blank first line: the text is body, never header lines, whatever it starts with.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    body = ("\r\n" + "\r\n".join(lines) + "\r\n").encode()
+    own = not m.session
+    try:
+        if own:
+            ip = (await m.board.net.up(v))[0]
+        else:
+            ip = m.session[0]
+    except NetError:
+        raise ATError(CMS_NO_SERVICE, cms=True) from None
+    m.board.log("sms: as mail")
+    try:
+        client = await open_smtp(m, [rcpt], [], ip)
+        await send_body(m, client, composer, body)
+    except ATError as e:
+        m.board.log("sms: failed with %s" % e.code)
+        raise ATError(_cms(m, e.code), cms=True) from None
+    finally:
+        if own:
+            await m.board.net.down()
