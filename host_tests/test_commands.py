@@ -235,7 +235,8 @@ def test_vsmtp_exact():
             (
                 b"AT#VSMTP\r",
                 b'\r\n#DATATIMEOUT: 50\r\n#DOMAIN: ""\r\n#SENDERADDR: ""\r\n#SENDERNAME: ""\r\n'
-                b'#SMSMAIL: ""\r\n#SMTPAUTH: 1\r\n#SMTPPORT: 25\r\n#SMTPPW: ""\r\n#SMTPSEC: 0\r\n#SMTPSERV: ""\r\n'
+                b'#SMSMAIL: ""\r\n#SMTPAUTH: 1\r\n#SMTPPORT: 25\r\n#SMTPPW: ""\r\n#SMTPSEC: 0\r\n'
+                b'#SMTPSERV: ""\r\n'
                 b'#SMTPTIMEOUT: 180\r\n#SMTPUN: ""\r\n#SMTPVERIFY: 1\r\n' + OK,
             )
         ]
@@ -276,11 +277,13 @@ def test_tcp_profiles_old_and_new_syntax():
             (b'AT#TCPSERV="h"\r', OK),
             (
                 b"AT#VTCP\r",
-                b'\r\n#DLEMODE: 0\r\n#OUTPORT: 0\r\n#TCPPORT: 5000\r\n#TCPSERV: "h"\r\n#TCPTXDELAY: 100\r\n' + OK,
+                b'\r\n#DLEMODE: 0\r\n#OUTPORT: 0\r\n#TCPPORT: 5000\r\n#TCPSERV: "h"\r\n'
+                b"#TCPTXDELAY: 100\r\n" + OK,
             ),
             (
                 b"AT#VTCP=2\r",
-                b'\r\n#DLEMODE: 1\r\n#OUTPORT: 0\r\n#TCPPORT: 23\r\n#TCPSERV: ""\r\n#TCPTXDELAY: 100\r\n' + OK,
+                b'\r\n#DLEMODE: 1\r\n#OUTPORT: 0\r\n#TCPPORT: 23\r\n#TCPSERV: ""\r\n'
+                b"#TCPTXDELAY: 100\r\n" + OK,
             ),
             (b"AT#TCPPORT=3,1\r", cme(34882)),
             (b"AT#VTCP=3\r", cme(34882)),

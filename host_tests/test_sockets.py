@@ -591,8 +591,9 @@ def test_listener_any_peer():
             assert await s.cmd(b"AT#DLEMODE=1,0\r") == cme(errors.SERVICE_RUNNING)
             assert await s.cmd(b"AT#LTCPSTART=1\r") == cme(errors.SERVICE_RUNNING)
             assert await s.cmd(b"AT#VTCP=1\r") == (
-                b'\r\n#DLEMODE: 1\r\n#OUTPORT: 0\r\n#TCPPORT: %d\r\n#TCPSERV: "255.255.255.255"\r\n'
-                b"#TCPTXDELAY: 0\r\n" % port + OK
+                b"\r\n#DLEMODE: 1\r\n#OUTPORT: 0\r\n#TCPPORT: %d\r\n" % port
+                + b'#TCPSERV: "255.255.255.255"\r\n#TCPTXDELAY: 0\r\n'
+                + OK
             )
             r, w = await connect_from(port)
             await until(s, WAIT)
