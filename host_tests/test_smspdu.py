@@ -12,7 +12,7 @@ from test_mailbody import Rand
 # ---------------------------------------------------------------- published vectors
 
 # SMS-SUBMIT "hellohello" to +46708251358, VP relative AA (4 days): the classic example of
-# "SMS and the PDU format" (dreamfabric.com, also printed in many modem application notes).
+# "SMS and the PDU format" (dreamfabric.com; mirrored by many SMS tutorials).
 HELLO = "0011000B916407281553F80000AA0AE8329BFD4697D9EC37"
 # Nordic Semiconductor nRF91 AT command reference, +CMGS example (SMSC +448888888). The
 # document's prose says "Testing a SMS messaging over LTE"; the hex holds lower case.
@@ -30,11 +30,28 @@ NEOWAY0 = "0001000B813124819396F300080A00680065006C006C006F"
 HELLO7 = "0011000781214356F70000AA05E8329BFD06"
 HELLO8 = "079194710167000011000781214365F700F6AA0568656C6C6F"
 # Visual Studio Magazine 2004-09 "Getting started" Table 2: PID 0x20, MR E5, VP AD.
-VSM = "069156694895991 1E50A915669290456 2000AD0CC939E8FA7693CB72739D0D".replace(" ", "")
+VSM = "0691566948959911E50A9156692904562000AD0CC939E8FA7693CB72739D0D"
 
-# SMS-DELIVER "Hello, world!" from +79642161111, time zone +32 quarter hours (the brief's
-# example; the same PDU is printed in SIMCom/Quectel-style +CMGR walk-throughs).
-DELIVER_HW = "07919730071111F1000B919746121611F10000811170021222230DC8329BFD6681EE6F399B1C02"
+# SMS-DELIVER "Hello, world!" from +79642161111, time zone +32 quarter hours: the example of
+# the node-pdu README; the vectors below marked node-pdu are from its published parser tests.
+NP = "07919730071111F1000B919746121611F1"  # SMSC part, first octet 00, TP-OA
+NP_UDH = "07919730071111F1400B919746121611F1"  # the same with TP-UDHI
+DELIVER_HW = NP + "0000811170021222230DC8329BFD6681EE6F399B1C02"
+DELIVER_NEG_TZ = NP + "00008111700212222B0DC8329BFD6681EE6F399B1C02"  # -32 quarter hours
+DELIVER_EXT1 = NP + "0000811170021222230A1B5E583C2697CD1B1F"  # "[abcdef]", 10 septets
+DELIVER_EXT2 = NP + "000081117002122223081B14BD3CA76F52"  # "{test}", 8 septets
+DELIVER_FLASH = NP + "0010811170021222231054747A0E4ACF416190991D9EA343"  # DCS 10: class 0
+DELIVER_RU = NP + "00088111800212222318041F04400438043204350442002C0020043C043804400021"
+DELIVER_C16 = NP_UDH + "0000811170021222230E06080412340201C8329BFD6601"  # 1234 2/1 "Hello,"
+DELIVER_C8 = NP_UDH + "0000100161916223230D0500032E020190E175DD1D06"  # 2E 2/1 "Hakuna"
+DELIVER_EMS = NP_UDH + (  # EMS text formatting IEs (0A), no concatenation
+    "00008111701222322342140A030004100A030606200A030E09400A031C0D80C2379BCC0225E961767ACC025"
+    "5DDE4B29C9D76974161371934A5CBD3EB321D2D7FD7CF6817"
+)
+DELIVER_TELFORT = (
+    "07911326060032F0000DD0D432DBFC96D30100001121313121114012D7327BFC6E9741F437885A669BDF723A"
+)
+SUBMIT_999 = "000100039199F9000005C8329BFD06"  # node-pdu: "Hello" to +999
 # dreamfabric "SMS and the PDU format": SMS-DELIVER "hellohello", sender type C8.
 DELIVER_DF = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"
 # Nokia developer forum thread "how to send UCS character": UCS2 DELIVER of two Arabic letters.
@@ -75,9 +92,18 @@ DELIVER_ZOL = (
     "0037003000250021000A003500380035007A006F006C006F0074006F0079002E00720075002F006E00760031"
 )
 
-SUBMITS = (HELLO, NORDIC, WAVECOM, NEOWAY, NEOWAY0, HELLO7, HELLO8, VSM)
+SUBMITS = (HELLO, NORDIC, WAVECOM, NEOWAY, NEOWAY0, HELLO7, HELLO8, VSM, SUBMIT_999)
 DELIVERS = (
     DELIVER_HW,
+    DELIVER_NEG_TZ,
+    DELIVER_EXT1,
+    DELIVER_EXT2,
+    DELIVER_FLASH,
+    DELIVER_RU,
+    DELIVER_C16,
+    DELIVER_C8,
+    DELIVER_EMS,
+    DELIVER_TELFORT,
     DELIVER_DF,
     DELIVER_UCS2,
     DELIVER_ALNUM,
@@ -169,6 +195,13 @@ def test_extension_table_both_ways():
     s = smspdu.text_to_gsm("€[]{}~\\^|")
     assert len(s) == 18
     assert smspdu.gsm_to_text(s) == "€[]{}~\\^|"
+
+
+def test_extension_characters_published():
+    assert smspdu.decode_deliver(DELIVER_EXT1).text == "[abcdef]"
+    assert smspdu.decode_deliver(DELIVER_EXT2).text == "{test}"
+    m = smspdu.decode_deliver(DELIVER_EXT1)
+    assert len(m.data) == 10 and m.data[:2] == b"\x1b\x3c"
 
 
 def test_unknown_extension_codes():
@@ -403,6 +436,13 @@ def test_user_data_header_concatenation():
     assert (m.concat, m.text) == ((0xCB, 3, 1), "1" * 153)
     m = smspdu.decode_deliver(DELIVER_P3)
     assert (m.first, m.concat, m.text) == (0x64, (0xCB, 3, 3), "1" * 42)
+    m = smspdu.decode_deliver(DELIVER_C16)
+    assert (m.concat, m.text) == ((0x1234, 2, 1), "Hello,")
+    m = smspdu.decode_deliver(DELIVER_C8)  # 6-octet UDH: one fill bit
+    assert (m.concat, m.text) == ((0x2E, 2, 1), "Hakuna")
+    m = smspdu.decode_deliver(DELIVER_EMS)  # other IEs are skipped
+    assert (m.concat, m.text) == (None, "Bold, Italic, Underline and Strikethrough.")
+    assert m.udh[:3] == b"\x14\x0a\x03"
     m = smspdu.decode_deliver(DELIVER_16)
     assert m.concat == (0x0A32, 3, 3) and m.alphabet == UCS2
     assert m.text.endswith("*115*1#") and m.text.startswith("ить перевод")
@@ -454,6 +494,18 @@ def test_decode_deliver_published():
     assert m.oa == "HOSTER.RU" and m.text.startswith("PROBLEM E1 interfaces")
     m = smspdu.decode_deliver(DELIVER_ZOL)
     assert m.oa == "Zolotoy585" and m.text.endswith("585zolotoy.ru/nv1")
+    m = smspdu.decode_deliver(DELIVER_TELFORT)
+    assert (m.smsc, m.oa, m.text) == ("+31626000230", "Telfort", "Welcome to Telfort")
+    assert m.scts == (11, 12, 13, 13, 12, 11, 4)
+    assert smspdu.decode_deliver(DELIVER_NEG_TZ).scts == (18, 11, 7, 20, 21, 22, -32)
+    m = smspdu.decode_deliver(DELIVER_FLASH)
+    assert (m.dcs, m.msg_class, m.text) == (0x10, 0, "This is a flash!")
+    m = smspdu.decode_deliver(DELIVER_RU)
+    assert (m.alphabet, m.text) == (UCS2, "Привет, мир!")
+    m = smspdu.decode_submit(SUBMIT_999, 14)
+    assert (m.da, m.toa, m.text) == ("+999", 0x91, "Hello")
+    m = smspdu.decode_submit(SUBMIT_999.replace("0391", "0381"), 14)
+    assert (m.da, m.toa) == ("999", 0x81)
 
 
 def test_scts_sign_and_range():

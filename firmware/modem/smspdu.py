@@ -112,30 +112,23 @@ def unpack7(octets, count, fill_bits=0):
 
 
 def encode_scts(t):
-    """(yy, mm, dd, hh, mi, ss, tz quarter hours) to the 7 octets of 23.040 9.2.3.11:
-    swapped semi-octets, the sign of tz in bit 3 of its first semi-octet."""
-    if len(t) != 7:
+    """(yy, mm, dd, hh, mi, ss, tz in quarter hours) to 23.040 9.2.3.11: swapped semi-octets,
+    the sign of tz in bit 3 of its first semi-octet."""
+    v = list(t[:6]) + [abs(t[6])] if len(t) == 7 else [-1]
+    if min(v) < 0 or max(v) > 99 or v[-1] > 79:
         raise PDUError("time")
-    tz = t[6]
-    q = -tz if tz < 0 else tz
-    if q > 79 or min(t[:6]) < 0 or max(t[:6]) > 99:
-        raise PDUError("time")
-    return bytes([v % 10 << 4 | v // 10 for v in t[:6]] + [q % 10 << 4 | q // 10 | (tz < 0) << 3])
+    return bytes(
+        [x % 10 << 4 | x // 10 for x in v[:6]] + [v[6] % 10 << 4 | v[6] // 10 | (t[6] < 0) << 3]
+    )
 
 
 def decode_scts(b):
-    """The 7 octets of 23.040 9.2.3.11 to (yy, mm, dd, hh, mi, ss, tz quarter hours)."""
-    out = []
-    for i in range(len(b)):
-        lo = b[i] & (7 if i == 6 else 15)
-        if lo > 9 or b[i] >> 4 > 9:
-            raise PDUError("time")
-        out.append(lo * 10 + (b[i] >> 4))
-    if len(out) != 7:
+    """23.040 9.2.3.11 octets to (yy, mm, dd, hh, mi, ss, tz in quarter hours)."""
+    t = [(x & 15) * 10 + (x >> 4) for x in b]
+    if len(b) != 7 or max(b) >> 4 > 9 or max([x & 15 for x in b[:6]] + [b[6] & 7]) > 9:
         raise PDUError("time")
-    if b[6] & 8:
-        out[6] = -out[6]
-    return tuple(out)
+    t[6] = (b[6] & 7) * 10 + (b[6] >> 4)
+    return tuple(t[:6]) + (-t[6] if b[6] & 8 else t[6],)
 
 
 def _bcd(b, n):
@@ -200,6 +193,10 @@ def _smsc(b, i):
     v = b[i + 2 : i + 1 + n]
     digits = 2 * len(v) - (1 if v and v[-1] >> 4 == 15 else 0)
     return ("+" if b[i + 1] & 0x70 == 0x10 else "") + _bcd(v, digits), i + 1 + n
+
+
+def _hexs(b):
+    return hexlify(b).decode().upper()
 
 
 def _hex(h):
@@ -287,17 +284,13 @@ def _utf16(b):
     hi = 0
     for k in range(0, len(b), 2):
         u = b[k] << 8 | b[k + 1]
-        if hi and 0xDC00 <= u < 0xE000:
-            out.append(chr(0x10000 + (hi - 0xD800 << 10) + u - 0xDC00))
+        low = 0xDC00 <= u < 0xE000
+        if hi and low:
+            out[-1] = chr(0x10000 + (hi - 0xD800 << 10) + u - 0xDC00)
             hi = 0
             continue
-        if hi:
-            out.append("\ufffd")
         hi = u if 0xD800 <= u < 0xDC00 else 0
-        if not hi:
-            out.append("\ufffd" if 0xDC00 <= u < 0xE000 else chr(u))
-    if hi:
-        out.append("\ufffd")
+        out.append("\ufffd" if hi or low else chr(u))
     return "".join(out)
 
 
@@ -364,10 +357,6 @@ def _smsc_enc(smsc):
     return bytes((len(a) - 1,)) + a[1:]
 
 
-def _hexstr(b):
-    return hexlify(b).decode().upper()
-
-
 def decode_submit(hexpdu, length):
     """AT+CMGS=<length> in PDU mode (27.005 3.5.1): the hex the host typed, SMSC part
     first, and the TPDU's octet count. A PDU of exactly <length> octets has no SMSC part
@@ -416,7 +405,7 @@ def encode_submit(da, text, mr=0, smsc="", vp=None, alphabet=None, udh=None):
     dcs, udl, ud = _ud_enc(text, alphabet, udh)
     first = 0x01 | vpf << 3 | (0x40 if udh else 0)
     tpdu = bytes((first, mr)) + _addr_enc(da) + bytes((0, dcs)) + vpb + bytes((udl,)) + ud
-    return _hexstr(_smsc_enc(smsc) + tpdu), len(tpdu)
+    return _hexs(_smsc_enc(smsc) + tpdu), len(tpdu)
 
 
 def encode_deliver(oa, text, scts, smsc="", alphabet=None, udh=None):
@@ -425,7 +414,7 @@ def encode_deliver(oa, text, scts, smsc="", alphabet=None, udh=None):
     dcs, udl, ud = _ud_enc(text, alphabet, udh)
     first = 0x04 | (0x40 if udh else 0)
     tpdu = bytes((first,)) + _addr_enc(oa) + bytes((0, dcs)) + encode_scts(scts)
-    return _hexstr(_smsc_enc(smsc) + tpdu + bytes((udl,)) + ud)
+    return _hexs(_smsc_enc(smsc) + tpdu + bytes((udl,)) + ud)
 
 
 def decode_deliver(hexpdu):
