@@ -249,6 +249,8 @@ def _ud(m, b, i):
         m.concat = _ies(m.udh)
     if seven:
         hs = (8 * hl + 6) // 7  # septets of the header and its fill bits
+        # TP-UDL counts septets, so 7 spare bits never read as a final '@'; the CR padding of
+        # 23.038 6.1.2.3.1 is for octet-counted data, and a CR that TP-UDL counts is text.
         if hs > udl:
             raise PDUError("udh")
         m.data = unpack7(ud[hl:], udl - hs, 7 * hs - 8 * hl)
