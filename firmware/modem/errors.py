@@ -88,3 +88,8 @@ class SMTPError(NetError):
         super().__init__(code, text)
         self.step = step
         self.reply = reply
+
+
+class PDUError(Exception):
+    """An SMS PDU or text is malformed or cannot be coded (27.005 3.2.5: '+CMS ERROR: 304'
+    in PDU mode)."""
