@@ -208,7 +208,8 @@ class Modem:
         """Information text: '\\r\\n' + lines + '\\r\\n' (ATV1) or lines each + CRLF (ATV0)."""
         if not lines:
             return
-        body = "\r\n".join(lines).encode()
+        # str lines are UTF-8; bytes pass as they are (an SMS text in the host's charset)
+        body = b"\r\n".join([x if isinstance(x, bytes) else x.encode() for x in lines])
         if self.profile["V"]:
             self.out.append(b"\r\n" + body + b"\r\n")
         else:

@@ -239,7 +239,12 @@ def _decode_text(s, raw):
         data = _unhex(raw.replace(b"\r", b"").replace(b"\n", b""))
         if alphabet == 1:
             return _bytes_text(data)
-        return data.decode("utf-16-be") if hasattr(data, "decode") else None
+        from .smspdu import PDUError, ucs2_to_text
+
+        try:
+            return ucs2_to_text(data)
+        except PDUError:
+            raise ATError(CMS_BAD_TEXT, cms=True) from None
     if cs == "GSM":
         from .smspdu import gsm_to_text
 
@@ -374,29 +379,32 @@ def _scts(t):
 
 
 def _te_text(s, text):
-    """Stored text in the TE character set for a text-mode listing."""
+    """Stored text as bytes in the TE character set (+CSCS) for a text-mode listing;
+    characters the set lacks become '?'."""
     cs = s["CSCS"]
     if cs == "UCS2":
         import binascii
 
-        return binascii.hexlify(text.encode("utf-16-be")).decode().upper()
+        from .smspdu import text_to_ucs2
+
+        return binascii.hexlify(text_to_ucs2(text)).upper()
     if cs == "GSM":
         from .smspdu import PDUError, text_to_gsm
 
         try:
-            return _latin1(text_to_gsm(text))
+            return text_to_gsm(text)
         except PDUError:
             pass
-    out = []
+    out = bytearray()
     for c in text:
         o = ord(c)
         if o < 128 or (cs == "8859-1" and o < 256):
-            out.append(c)
+            out.append(o)
         elif cs == "PCCP437" and c in _CP437:
-            out.append(chr(128 + _CP437.index(c)))
+            out.append(128 + _CP437.index(c))
         else:
-            out.append("?")
-    return "".join(out)
+            out.append(63)  # ?
+    return bytes(out)
 
 
 def _show(m, r, head, index=None):
@@ -412,16 +420,25 @@ def _show(m, r, head, index=None):
         return ["%s%s%s,%d" % (head, lead, stat, length), pdu]
     # S000293I p68-69, as printed: +CMGL: 1,"REC UNREAD","0146290800", (no time stamp
     # unless +CSDH=1) and +CMGR: "REC UNREAD","0146290800","98/10/01,18:22:11+00",
+    # With +CSDH=1: <tooa>,<fo>,<pid>,<dcs>,<sca>,<tosca>,<length> (+CMGR, +CMT), or
+    # <scts>,<tooa>,<length> (+CMGL), the length in characters (27.005 3.4.3).
+    if s["CSDH"]:
+        from .smspdu import measure
+
+        alphabet = measure(r[5])[0]
+        detail = '%d,4,0,%d,"",129,%d' % (r[3], alphabet * 4, len(r[5]))
     if head == "+CMT: ":
         line = '+CMT: "%s","%s"' % (r[2], _scts(r[4]))
+        if s["CSDH"]:
+            line += "," + detail
     elif head == "+CMGR: ":
         line = '+CMGR: "%s","%s","%s",' % (_STATS[r[1]], r[2], _scts(r[4]))
+        if s["CSDH"]:
+            line += detail
     else:
         line = '+CMGL: %d,"%s","%s",' % (index, _STATS[r[1]], r[2])
         if s["CSDH"]:
-            line += ',"%s"' % _scts(r[4])
-    if s["CSDH"]:
-        line += ",%d,%d" % (r[3], len(r[5]))
+            line += ',"%s",%d,%d' % (_scts(r[4]), r[3], len(r[5]))
     return [line, _te_text(s, r[5])]
 
 

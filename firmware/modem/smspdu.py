@@ -257,7 +257,7 @@ def _ud(m, b, i):
         m.text = gsm_to_text(m.data)
     else:
         m.data = ud[hl:]
-        m.text = _utf16(m.data) if m.alphabet == UCS2 else None
+        m.text = ucs2_to_text(m.data) if m.alphabet == UCS2 else None
 
 
 def _ies(h):
@@ -277,7 +277,7 @@ def _ies(h):
     return c
 
 
-def _utf16(b):
+def ucs2_to_text(b):
     """UTF-16-BE (23.038 6.2.3 UCS2, as handsets send it) to text; a lone surrogate reads
     as U+FFFD (a pair may be split across concatenated parts)."""
     if len(b) & 1:
@@ -296,7 +296,8 @@ def _utf16(b):
     return "".join(out)
 
 
-def _utf16_enc(text):
+def text_to_ucs2(text):
+    """Text as UTF-16-BE octets (surrogate pairs beyond U+FFFF)."""
     out = bytearray()
     for ch in text:
         u = ord(ch)
@@ -320,7 +321,7 @@ def measure(text, alphabet=None):
         except PDUError:
             if alphabet == GSM7:
                 raise
-    return UCS2, len(_utf16_enc(text)) // 2, MAX_UCS2
+    return UCS2, len(text_to_ucs2(text)) // 2, MAX_UCS2
 
 
 def fits(text, alphabet=None):
@@ -342,7 +343,7 @@ def _ud_enc(text, alphabet, udh):
         udl = hs + len(s)
         ud = udh + pack7(s, 7 * hs - 8 * hl)
     else:
-        ud = udh + (bytes(text) if alphabet == DATA8 else _utf16_enc(text))
+        ud = udh + (bytes(text) if alphabet == DATA8 else text_to_ucs2(text))
         udl = len(ud)
     if udl > (MAX_GSM7 if alphabet == GSM7 else MAX_DATA8):
         raise PDUError("too long")
