@@ -25,7 +25,10 @@ _NO_CONNECTION = (DNS_FAILED, SMTP_CONNECT, SMTP_GREETING, SMTP_TLS, SMTP_LOST)
 
 def _cms(m, code):
     """The +CMS ERROR for a failed mail: what the network would have said (docs/sms.md)."""
-    reply = m.last_smtp[-1][1] if m.last_smtp else 0
+    reply = 0
+    for step in m.last_smtp:  # the server's last refusal, if any (a QUIT may follow it)
+        if step[1] >= 400:
+            reply = step[1]
     if 400 <= reply < 500:
         return CMS_TEMPORARY
     if reply >= 500:
