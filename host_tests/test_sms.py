@@ -12,6 +12,10 @@ OK = b"\r\nOK\r\n"
 PROMPT = b"\r\n> "
 
 
+def mr(n):
+    return b"\r\n+CMGS: %d\r\n" % n + OK
+
+
 def cms(n):
     return b"\r\n+CMS ERROR: %d\r\n" % n
 
@@ -116,8 +120,8 @@ def test_pdu_mode_published_vector_and_ucs2_and_parts():
             async with Session() as s:
                 await setup(s, port, mode=0)
                 await sms(s, b"AT+CMGS=23\r", hello + b"\x1a", b"\r\n+CMGS: 0\r\n" + OK)
-                await sms(s, b"AT+CMGS=%d\r" % n2, ucs2.encode() + b"\x1a", b"\r\n+CMGS: 1\r\n" + OK)
-                await sms(s, b"AT+CMGS=%d\r" % n3, part.encode() + b"\x1a", b"\r\n+CMGS: 2\r\n" + OK)
+                await sms(s, b"AT+CMGS=%d\r" % n2, ucs2.encode() + b"\x1a", mr(1))
+                await sms(s, b"AT+CMGS=%d\r" % n3, part.encode() + b"\x1a", mr(2))
 
     asyncio.run(go())
     first = parse(rec.messages[0][3])
@@ -205,7 +209,7 @@ def test_sms_through_postfix(clean_mta):
             ]:
                 assert (await s.cmd(c + b"\r")).endswith(OK), c
             s.board.ca_path = mta.cafile
-            await sms(s, b'AT+CMGS="+4917012345"\r', b"Einbruch: T\xfcr 2\x1a", b"\r\n+CMGS: 0\r\n" + OK)
+            await sms(s, b'AT+CMGS="+4917012345"\r', b"Einbruch: T\xfcr 2\x1a", mr(0))
 
     asyncio.run(go())
     (mail,) = mta.wait_for_mail(1)
