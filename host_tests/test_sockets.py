@@ -1099,3 +1099,70 @@ def test_otcp_with_crlf_sends_no_lf_to_the_peer():
             assert await asyncio.wait_for(r.read(), 5) == b"payload"
 
     run(go())
+
+
+def test_outport_is_the_local_port_of_otcp_and_oudp():
+    async def go():
+        lport = free_port()
+        async with Peer() as peer, Session() as s:
+            await setup(s, *tcp_profile(peer.port), b"AT#OUTPORT=%d" % lport)
+            assert await s.cmd(b"AT#OTCP=1\r") == WAIT
+            r, w = await asyncio.wait_for(peer.conns.get(), 5)
+            assert w.get_extra_info("peername")[1] == lport  # the modem's side of it
+            assert await s.cmd(ETX) == OK
+            w.close()
+            # an OUTPORT already in use: the open fails, the modem goes on
+            blocker = socket.socket()
+            blocker.bind((LOCAL, 0))
+            blocker.listen(1)
+            try:
+                assert await s.cmd(b"AT#OUTPORT=%d\r" % blocker.getsockname()[1]) == OK
+                assert await s.cmd(b"AT#OTCP=1\r") == cme(errors.TCP_OPEN_FAILED)
+            finally:
+                blocker.close()
+            assert await s.cmd(b"AT\r") == OK
+        uport = free_port(socket.SOCK_DGRAM)
+        udp, port = await udp_peer()
+        async with Session() as s:
+            await setup(
+                s,
+                b'AT#UDPSERV="127.0.0.1"',
+                b"AT#UDPPORT=%d" % port,
+                b"AT#UDPTXDELAY=0",
+                b"AT#OUTPORT=%d" % uport,
+            )
+            assert await s.cmd(b"AT#OUDP\r") == WAIT
+            s.port.send(b"x")
+            data, addr = await udp.next()
+            assert (data, addr[1]) == (b"x", uport)
+            assert await s.cmd(ETX) == CLOSED + OK
+        udp.transport.close()
+
+    run(go())
+
+
+def test_udpdlemode_0_passes_etx_and_dle_untouched():
+    async def go():
+        udp, port = await udp_peer()
+        async with Session() as s:
+            await setup(
+                s,
+                b'AT#UDPSERV="127.0.0.1"',
+                b"AT#UDPPORT=%d" % port,
+                b"AT#UDPTXDELAY=0",
+                b"AT#UDPDLEMODE=0",
+            )
+            assert await s.cmd(b"AT#OUDP\r") == WAIT
+            s.port.send(b"a\x03b\x10c")
+            data, addr = await udp.next()
+            assert data == b"a\x03b\x10c"  # the ETX did not close, nothing was unescaped
+            udp.transport.sendto(b"\x03\x10", addr)
+            await until(s, b"\x03\x10")
+            await asyncio.sleep(0.15)  # the guard time of +++ (ATS12=5)
+            s.port.send(b"+++")
+            await until(s, OK)
+            assert await s.cmd(b"ATH\r") == OK
+            assert await s.cmd(b"AT#UDPDLEMODE?\r") == b"\r\n#UDPDLEMODE: 0\r\n" + OK
+        udp.transport.close()
+
+    run(go())
