@@ -1,4 +1,4 @@
-"""Replays of how legacy host programs drive the modem (legacy-hosts.md), through the
+"""Replays of how legacy host programs drive the modem (docs/hosts.md), through the
 simulator's real pseudo terminal: exact bytes, and the mail in the sink."""
 
 import time

@@ -11,7 +11,7 @@ line "N passed, N failed" (", N skipped" when any): exit status 1 on any failure
 
 import sys
 
-# The portable modules (CONVENTIONS.md, Tests): plain test_* functions with asserts.
+# The portable modules: plain test_* functions with asserts, the same on both runtimes.
 MODULES = ("test_commands", "test_gsm", "test_mailbody", "test_datamode", "test_smspdu")
 HEAP = "4m"  # test modules load as source: room for the compiler, not a board's figure
 TIMEOUT_S = 900

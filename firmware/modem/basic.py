@@ -1,4 +1,4 @@
-"""V.250 basic commands and the GSM-level AT+ commands hosts send first (legacy-hosts.md)."""
+"""V.250 basic commands and the GSM-level AT+ commands hosts send first (docs/hosts.md)."""
 
 import hashlib
 

@@ -584,7 +584,7 @@ class Modem:
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
-# V.250 basic commands and the highest value each takes (S000333D p49; legacy-hosts.md).
+# V.250 basic commands and the highest value each takes (S000333D p49; docs/hosts.md).
 _BASIC = {
     "E": 1,
     "V": 1,
