@@ -3,7 +3,7 @@ simulator's real pseudo terminal: exact bytes, and the mail in the sink."""
 
 import time
 
-import pytest
+import serial  # pyserial (requirements.txt)
 
 from test_sim import sim  # noqa: F401  (fixture)
 
@@ -27,7 +27,6 @@ def test_blind_host_with_fixed_delays(sim):  # noqa: F811
     """A host that never reads answers: it sends each line after a fixed delay, ends lines with
     CR LF (one with LF CR), writes lower case, and sends the body blindly after AT#PUTMAIL,
     with bare-LF lines and an end marker split across writes."""
-    serial = pytest.importorskip("serial")
     s = sim()
     script = [
         b"ATE0\r\n",
@@ -72,7 +71,6 @@ def test_blind_host_with_fixed_delays(sim):  # noqa: F811
 
 def test_power_up_sequence_hosts_send_first(sim):  # noqa: F811
     """AT+CFUN=1 then +WIND: 4, registration and attach reports, identity, signal, session."""
-    serial = pytest.importorskip("serial")
     from board import local_address
     from modem.basic import imei
 
