@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from board import local_address
 from harness import Session
 from smtp_servers import (
     PASSWORD,
@@ -44,10 +45,12 @@ async def setup(s, port, extra=()):
         b'AT#DOMAIN="panel.example.com"',
     ] + list(extra)
     for c in cmds:
-        got = await s.cmd(c + b"\r")
-        assert got.endswith(OK), (c, got)
-    got = await s.cmd(b"AT#CONNECTIONSTART\r")
-    assert got.endswith(b"\r\nOk_Info_GprsActivation\r\n")
+        echo = s.modem.profile["E"]  # ATE0 is echoed when echo was still on (a test may start)
+        want = c + b"\r" + OK if echo else OK
+        assert await s.cmd(c + b"\r") == want, c
+    started = b"\r\n" + local_address().encode() + b"\r\n\r\nOk_Info_GprsActivation\r\n"
+    echo = b"AT#CONNECTIONSTART\r" if s.modem.profile["E"] else b""  # extra may hold ATE1
+    assert await s.cmd(b"AT#CONNECTIONSTART\r") == echo + started
 
 
 async def until(s, want, timeout=10):
