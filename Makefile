@@ -12,7 +12,7 @@ PORT ?= /dev/ttyUSB0
 SSID ?=
 CA ?=
 
-.PHONY: run test lint docs bench mpy clean deploy repl config package
+.PHONY: run test lint docs bench mpy clean deploy repl config package mutate
 
 $(STAMP): requirements.txt
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VPY) tools/run_tests.py
+
+mutate: $(STAMP)
+	$(VPY) tools/mutate.py
 
 lint: $(STAMP)
 	$(VPY) -m ruff check firmware boards host_tests tools

@@ -138,6 +138,17 @@ class Host:
         return bytes(self.uart.tx).decode()
 
 
+# The fake network's DHCP lease (fakes/network.py)
+STARTED = "AT#CONNECTIONSTART\r\r\n192.168.4.23\r\n\r\nOk_Info_GprsActivation\r\n"
+
+
+def ok(line, *info):
+    """What a command that succeeds writes: its echo (echo is on from power-up), its
+    information lines, OK."""
+    text = "\r\n" + "\r\n".join(info) + "\r\n" if info else ""
+    return line + "\r" + text + "\r\nOK\r\n"
+
+
 async def until(pred, timeout=5.0):
     t0 = time.monotonic()
     while not pred():
@@ -197,31 +208,33 @@ def test_flow_control_and_rate_through_the_modem(hw, tmp_path, name):
         # Power-up applies the profile: AT+IFC=2,2 and 115200 by default.
         assert uart.config["flow"] == U.RTS | U.CTS
         assert uart.config["baudrate"] == 115200
-        assert "OK" in await host.cmd("AT+IFC=0,0")
+        assert await host.cmd("AT+IFC=0,0") == ok("AT+IFC=0,0")
         assert uart.config["flow"] == 0
         rts = m.Pin.pins[exp["rts"]]  # held asserted: a host watching CTS keeps sending
         assert (rts.mode, rts._value) == (m.Pin.OUT, 0)
-        assert "OK" in await host.cmd("AT+IFC=2,0")  # host stops us with its RTS: our CTS
+        assert await host.cmd("AT+IFC=2,0") == ok(
+            "AT+IFC=2,0"
+        )  # host stops us with its RTS: our CTS
         assert uart.config["flow"] == U.CTS
-        assert "OK" in await host.cmd("AT+IFC=0,2")  # we stop the host with our RTS
+        assert await host.cmd("AT+IFC=0,2") == ok("AT+IFC=0,2")  # we stop the host with our RTS
         assert uart.config["flow"] == U.RTS
-        assert "OK" in await host.cmd("AT+IFC=2,2")
+        assert await host.cmd("AT+IFC=2,2") == ok("AT+IFC=2,2")
         assert uart.config["flow"] == U.RTS | U.CTS
-        assert "+IFC: 2,2" in await host.cmd("AT+IFC?")
+        assert await host.cmd("AT+IFC?") == ok("AT+IFC?", "+IFC: 2,2")
         n = len(m.events())
-        assert "OK" in await host.cmd("AT+IPR=9600")
+        assert await host.cmd("AT+IPR=9600") == ok("AT+IPR=9600")
         assert uart.config["baudrate"] == 9600
         assert uart.config["flow"] == U.RTS | U.CTS  # a rate change keeps flow control
         # V.250 6.2.10: the OK leaves at the old rate, then the UART switches.
         ev = m.events()[n:]
         kinds = [e[0] for e in ev]
-        ok = max(i for i, e in enumerate(ev) if e[0] == "uart.write" and b"OK" in e[1])
-        flush = kinds.index("uart.flush", ok)
+        sent = max(i for i, e in enumerate(ev) if e[0] == "uart.write" and b"OK" in e[1])
+        flush = kinds.index("uart.flush", sent)
         init = next(i for i, e in enumerate(ev) if e[0] == "uart.init" and i > flush)
         assert ev[init][1]["baudrate"] == 9600
         assert (ev[init][1]["tx"], ev[init][1]["rx"]) == (exp["tx"], exp["rx"])
         assert ev[init][1]["rxbuf"] == uart.inits[0]["rxbuf"]  # rp2 re-allocates otherwise
-        assert "+IPR: 9600" in await host.cmd("AT+IPR?")
+        assert await host.cmd("AT+IPR?") == ok("AT+IPR?", "+IPR: 9600")
 
     running(board, body)
 
@@ -231,9 +244,9 @@ def test_saved_rate_is_applied_at_power_up(hw, tmp_path, name):
     board = make(load_glue(name), tmp_path)
 
     async def body(host):
-        assert "OK" in await host.cmd("AT+IPR=19200")
-        assert "OK" in await host.cmd("AT+IFC=0,0")
-        assert "OK" in await host.cmd("AT&W")
+        assert await host.cmd("AT+IPR=19200") == ok("AT+IPR=19200")
+        assert await host.cmd("AT+IFC=0,0") == ok("AT+IFC=0,0")
+        assert await host.cmd("AT&W") == ok("AT&W")
 
     running(board, body)
     hw.machine.reset_all()
@@ -248,8 +261,8 @@ def test_saved_rate_is_applied_at_power_up(hw, tmp_path, name):
 
 def _configure(host):
     async def go():
-        assert "OK" in await host.cmd('AT#WIFISSID="%s"' % SSID)
-        assert "OK" in await host.cmd('AT#WIFIPW="%s"' % PASSWORD)
+        assert await host.cmd('AT#WIFISSID="%s"' % SSID) == ok('AT#WIFISSID="%s"' % SSID)
+        assert await host.cmd('AT#WIFIPW="%s"' % PASSWORD) == ok('AT#WIFIPW="%s"' % PASSWORD)
 
     return go()
 
@@ -261,22 +274,28 @@ def test_wifi_connect_success(hw, tmp_path, name):
     board = make(load_glue(name), tmp_path, log=str(log))
 
     async def body(host):
-        assert "+CREG: 0,2" in await host.cmd("AT+CREG?")  # no Wi-Fi yet: searching
-        assert "+CSQ: 99,99" in await host.cmd("AT+CSQ")
+        assert await host.cmd("AT+CREG?") == ok(
+            "AT+CREG?", "+CREG: 0,2"
+        )  # no Wi-Fi yet: searching
+        assert await host.cmd("AT+CSQ") == ok("AT+CSQ", "+CSQ: 99,99")
         assert board.utc() is None  # no NTP yet: no Date: header
         await _configure(host)
-        out = await host.cmd("AT#CONNECTIONSTART")
-        assert out.endswith("\r\n192.168.4.23\r\n\r\nOk_Info_GprsActivation\r\n")
-        out = await host.cmd("AT#DISPLAYIP")
-        assert '#MY IP: "192.168.4.23"' in out
-        assert '#GATEWAY IP: "192.168.4.1"' in out
-        assert "+CREG: 0,1" in await host.cmd("AT+CREG?")
-        assert "+CSQ: 23,99" in await host.cmd("AT+CSQ")  # -67 dBm: (−67+113)/2
+        assert await host.cmd("AT#CONNECTIONSTART") == STARTED
+        assert await host.cmd("AT#DISPLAYIP") == ok(
+            "AT#DISPLAYIP",
+            '#MY IP: "192.168.4.23"',
+            '#PEER IP: "0.0.0.0"',
+            '#GATEWAY IP: "192.168.4.1"',
+        )
+        assert await host.cmd("AT+CREG?") == ok("AT+CREG?", "+CREG: 0,1")
+        assert await host.cmd("AT+CSQ") == ok("AT+CSQ", "+CSQ: 23,99")  # -67 dBm: (−67+113)/2
         assert board.ntp_calls() == 1
         assert len(board.utc()) == 7
         await until(lambda: board.led.lit)  # the session is up: LED on
-        assert "OK" in await host.cmd("AT#CONNECTIONSTOP")
-        assert "+CREG: 0,1" in await host.cmd("AT+CREG?")  # Wi-Fi stays: like GSM registration
+        assert await host.cmd("AT#CONNECTIONSTOP") == ok("AT#CONNECTIONSTOP")
+        assert await host.cmd("AT+CREG?") == ok(
+            "AT+CREG?", "+CREG: 0,1"
+        )  # Wi-Fi stays: like GSM registration
 
     board.ntp_calls = lambda: board.link._ntp.calls
     running(board, body)
@@ -306,8 +325,8 @@ def test_wifi_connect_failure_is_35865(hw, tmp_path, aps, pw, why):
         out = await host.cmd("AT#CONNECTIONSTART")
         assert out.endswith("\r\n#CME ERROR: 35865\r\n"), why
         assert time.monotonic() - t0 < 2  # the join timeout, not longer
-        assert '#STATE: "IDLE"' in await host.cmd("AT#VSTATE")
-        assert "+CREG: 0,2" in await host.cmd("AT+CREG?")
+        assert await host.cmd("AT#VSTATE") == ok("AT#VSTATE", '#STATE: "IDLE"', "#NO SERVICE")
+        assert await host.cmd("AT+CREG?") == ok("AT+CREG?", "+CREG: 0,2")
 
     running(board, body, start=False)
     assert board.link.session is False
@@ -328,18 +347,18 @@ def test_drop_and_reconnect(hw, tmp_path, name):
 
     async def body(host):
         await _configure(host)
-        assert "Ok_Info_GprsActivation" in await host.cmd("AT#CONNECTIONSTART")
+        assert await host.cmd("AT#CONNECTIONSTART") == STARTED
         net.world.join_polls = 10  # the next join needs more polls
         net.world.aps = {}  # the access point goes away
         wlan.drop()
-        assert "+CREG: 0,2" in await host.cmd("AT+CREG?")
-        assert "+CSQ: 99,99" in await host.cmd("AT+CSQ")
-        assert "#NO SERVICE" in await host.cmd("AT#VSTATE")
+        assert await host.cmd("AT+CREG?") == ok("AT+CREG?", "+CREG: 0,2")
+        assert await host.cmd("AT+CSQ") == ok("AT+CSQ", "+CSQ: 99,99")
+        assert await host.cmd("AT#VSTATE") == ok("AT#VSTATE", '#STATE: "CONNECTED"', "#NO SERVICE")
         await until(lambda: len(wlan.connects) >= 3)  # keeps trying while it is away
         assert not board.link_available()
         net.world.aps = {SSID: PASSWORD}  # back
         await until(board.link_available, timeout=10)
-        assert "+CREG: 0,1" in await host.cmd("AT+CREG?")
+        assert await host.cmd("AT+CREG?") == ok("AT+CREG?", "+CREG: 0,1")
         assert board.link.drops == 1
         assert board.link.session  # the host's session survives the drop
 
@@ -358,8 +377,10 @@ def test_stored_credentials_join_at_boot(hw, tmp_path, name):
 
     async def body(host):
         await until(board.link_available)
-        assert "+CREG: 0,1" in await host.cmd("AT+CREG?")  # registered before any session
-        assert "Ok_Info_GprsActivation" in await host.cmd("AT#CONNECTIONSTART")
+        assert await host.cmd("AT+CREG?") == ok(
+            "AT+CREG?", "+CREG: 0,1"
+        )  # registered before any session
+        assert await host.cmd("AT#CONNECTIONSTART") == STARTED
         assert wlan.connects == [SSID]  # already joined: no second join
 
     running(board, body)
@@ -377,7 +398,7 @@ def test_rssi_to_csq(hw, tmp_path, dbm, csq):
         await _configure(host)
         await host.cmd("AT#CONNECTIONSTART")
         assert board.rssi() == dbm
-        assert "+CSQ: %d,99" % csq in await host.cmd("AT+CSQ")
+        assert await host.cmd("AT+CSQ") == ok("AT+CSQ", "+CSQ: %d,99" % csq)
 
     running(board, body)
 
@@ -389,7 +410,7 @@ def test_ntp_failure_leaves_time_unknown_and_retries(hw, tmp_path):
 
     async def body(host):
         await _configure(host)
-        assert "Ok_Info_GprsActivation" in await host.cmd("AT#CONNECTIONSTART")
+        assert await host.cmd("AT#CONNECTIONSTART") == STARTED
         assert board.utc() is None
         assert ntp.calls >= 1
         ntp.fail = False
@@ -457,8 +478,11 @@ def test_watchdog_fed_while_a_slow_smtp_step_waits(hw, tmp_path, name):
     wdt, feeds, waited, rec = asyncio.run(main())
     assert wdt.timeout == EXPECTED[name]["wdt"]
     assert waited >= 3
-    assert feeds >= 3  # one feed a second while the step waited
-    assert wdt.max_gap() < 1.5
+    # One feed a second while the step waited. The bounds leave a slow machine 1.5 s of slack
+    # over the 1 s period and still catch a loop blocked for the 3 s the server waits (the
+    # boards reset after 8 s, rp2040, and 30 s, esp32).
+    assert feeds >= 2
+    assert wdt.max_gap() < 2.5
     assert len(rec.messages) == 1
 
 
@@ -637,7 +661,7 @@ def test_ctrl_c_returns_to_the_repl_and_keeps_feeding(hw, tmp_path, monkeypatch,
     made = main.main(types.SimpleNamespace(safe_pressed=lambda: False, make=factory))
     assert made is not None and made[0] is boards[0]
     assert "modem: stopped (Ctrl-C)" in capsys.readouterr().out
-    assert b"OK" in boards[0].uart.tx
+    assert bytes(boards[0].uart.tx) == b"AT\r\r\nOK\r\n"
     wdt = hw.machine.WDT.instances[0]
     timer = hw.machine.Timer.instances[-1]
     assert (timer.id, timer.period, timer.mode) == (EXPECTED[name]["timer"], 1000, 1)

@@ -168,3 +168,15 @@ def test_composer_plain_body_every_split():
 def test_composer_host_replaces_our_field():
     out = compose([b"Subject: mine\nMIME-Version: 1.0\n--b\n"])
     assert out == b"From: <a@b.c>\r\nSubject: mine\r\nMIME-Version: 1.0\r\n\r\n--b\r\n.\r\n"
+
+
+def test_composer_host_body_is_dot_stuffed_every_split():
+    # RFC 5321 4.5.2: after host header lines the body passes as sent, but every line that
+    # starts with "." gets one more, so the host's "." line cannot end DATA early.
+    data = b"Content-Type: text/plain\r\n\r\n.\r\n.5 bar\nok\r..x\r\n"
+    want = (
+        b"From: <a@b.c>\r\nSubject: S\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+        b"\r\n..\r\n..5 bar\r\nok\r\n...x\r\n.\r\n"
+    )
+    for chunks in splits(data):
+        assert compose(chunks) == want, chunks

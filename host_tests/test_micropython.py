@@ -23,6 +23,7 @@ import threading
 import time
 
 import pytest
+import serial  # pyserial (requirements.txt)
 from aiosmtpd.controller import Controller
 
 from modem.errors import NOT_ATTACHED, SMTP_AUTH, SMTP_TLS, TOO_LONG, UNKNOWN_COMMAND
@@ -255,7 +256,6 @@ def test_no_network(mp_sim):
 
 def test_pty_backpressure_never_drops(mp_sim):
     """The host stops reading: the relay and the modem wait for room, nothing is dropped."""
-    serial = pytest.importorskip("serial")
     s = mp_sim()
     n = 6000  # 54 kB of echo and OK; a Linux pty buffers about 20 kB each way
     with serial.Serial(s.info["serial"], 115200, timeout=20) as p:

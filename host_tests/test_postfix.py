@@ -6,6 +6,7 @@ import email
 import email.policy
 import os
 
+from board import local_address
 from harness import Session
 
 OK = b"\r\nOK\r\n"
@@ -32,9 +33,11 @@ async def configure(s, mta, port, sec):
         b'AT#DOMAIN="panel.test.example"',
     ]
     for c in cmds:
-        assert (await s.cmd(c + b"\r")).endswith(OK), c
+        want = b"ATE0\r" + OK if c == b"ATE0" else OK  # ATE0 itself is echoed
+        assert await s.cmd(c + b"\r") == want, c
     s.board.ca_path = mta.cafile
-    assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+    started = b"\r\n" + local_address().encode() + b"\r\n\r\nOk_Info_GprsActivation\r\n"
+    assert await s.cmd(b"AT#CONNECTIONSTART\r") == started
 
 
 async def send(s, *chunks):

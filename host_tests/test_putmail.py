@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from board import local_address
 from harness import Session
 from smtp_servers import (
     PASSWORD,
@@ -44,10 +45,12 @@ async def setup(s, port, extra=()):
         b'AT#DOMAIN="panel.example.com"',
     ] + list(extra)
     for c in cmds:
-        got = await s.cmd(c + b"\r")
-        assert got.endswith(OK), (c, got)
-    got = await s.cmd(b"AT#CONNECTIONSTART\r")
-    assert got.endswith(b"\r\nOk_Info_GprsActivation\r\n")
+        echo = s.modem.profile["E"]  # ATE0 is echoed when echo was still on (a test may start)
+        want = c + b"\r" + OK if echo else OK
+        assert await s.cmd(c + b"\r") == want, c
+    started = b"\r\n" + local_address().encode() + b"\r\n\r\nOk_Info_GprsActivation\r\n"
+    echo = b"AT#CONNECTIONSTART\r" if s.modem.profile["E"] else b""  # extra may hold ATE1
+    assert await s.cmd(b"AT#CONNECTIONSTART\r") == echo + started
 
 
 async def until(s, want, timeout=10):
@@ -508,3 +511,72 @@ def test_echo_leaves_before_a_slow_command_answers():
                 await until(s, cme(37964))
 
     run(go())
+
+
+# ------------------------------------------------------------------ #SMTPLOG, byte for byte
+REFUSAL = b'550 5.1.1 "ops@example.com" is not known here; ' + b"x" * 60
+
+
+async def refuses_every_recipient(reader, writer):
+    """A scripted server: a RCPT refusal whose text holds quotes and runs past 80 characters
+    (no real server can be told to answer that)."""
+    writer.write(b"220 mx.test ESMTP\r\n")
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        verb = line[:4].upper()
+        if verb == b"EHLO":
+            writer.write(b"250-mx.test\r\n250 8BITMIME\r\n")
+        elif verb == b"MAIL":
+            writer.write(b"250 2.1.0 sender ok\r\n")
+        elif verb == b"RCPT":
+            writer.write(REFUSAL + b"\r\n")
+        elif verb == b"QUIT":
+            writer.write(b"221 2.0.0 bye\r\n")
+        else:
+            writer.write(b"500 what\r\n")
+        await writer.drain()
+
+
+class SteppingClock:
+    """ticks_ms advances 1, 2, 3... ms per call: each step of the log gets its own duration."""
+
+    def __init__(self):
+        self.t = 0
+        self.step = 0
+
+    def ticks_ms(self):
+        self.step += 1
+        self.t += self.step
+        return self.t
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, a, d):
+        return a + d
+
+
+def test_smtplog_exact_bytes():
+    # docs/mail.md: #SMTPLOG: "<step>",<reply code>,"<first reply line>",<ms>, one line per
+    # step; a " in the server's text becomes ', and the text is cut at 80 characters.
+    async def go():
+        async with fake_server(refuses_every_recipient) as port:
+            async with Session() as s:
+                await setup(s, port)
+                s.board.clock = SteppingClock()
+                assert await s.cmd(b"AT#PUTMAIL\r") == cme(37976)
+                return await s.cmd(b"AT#SMTPLOG\r")
+
+    text = b"5.1.1 'ops@example.com' is not known here; " + b"x" * 37
+    assert len(text) == 80
+    assert run(go()) == (
+        b'\r\n#SMTPLOG: "DNS",0,"127.0.0.1",2\r\n'
+        b'#SMTPLOG: "CONNECT",0,"",4\r\n'
+        b'#SMTPLOG: "GREETING",220,"mx.test ESMTP",6\r\n'
+        b'#SMTPLOG: "EHLO",250,"mx.test",8\r\n'
+        b'#SMTPLOG: "MAIL",250,"2.1.0 sender ok",10\r\n'
+        b'#SMTPLOG: "RCPT",550,"' + text + b'",12\r\n'
+        b'#SMTPLOG: "QUIT",221,"2.0.0 bye",14\r\n' + OK
+    )

@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+import serial  # pyserial (requirements.txt)
 
 from modem.errors import NOT_ATTACHED, UNKNOWN_COMMAND
 
@@ -243,7 +244,6 @@ def test_power_cycle_keeps_settings_and_secrets(sim, tmp_path):
 
 
 def test_pty(sim):
-    serial = pytest.importorskip("serial")
     s = sim()
     path = s.info["serial"]
     assert path.startswith("/dev/pts/")
@@ -272,7 +272,6 @@ def test_pty(sim):
 
 def test_pty_backpressure_never_drops(sim):
     """The host stops reading: the modem waits for room in the pty instead of dropping."""
-    serial = pytest.importorskip("serial")
     s = sim()
     n = 12000  # 108 kB of echo and OK; a Linux pty buffers about 20 kB each way
     with serial.Serial(s.info["serial"], 115200, timeout=5) as p:
@@ -382,7 +381,6 @@ def test_sigint_with_host_connected(sim):
 
 def test_newcomer_sends_a_mail_into_the_sink_over_the_pty(sim, tmp_path):
     """make run, open the pty, configure, AT#CONNECTIONSTART, AT#PUTMAIL: an .eml appears."""
-    serial = pytest.importorskip("serial")
     s = sim()
     with serial.Serial(s.info["serial"], 115200, timeout=5) as p:
 

@@ -6,7 +6,9 @@ ast to find every test_* function and what MicroPython cannot give it (a pytest 
 argument, a pytest decorator), then starts .venv/bin/micropython with this same file as the
 runner. Under MicroPython it imports each module, calls every test_* function, prints each
 failure with its traceback and each skip as "SKIP <name>: <reason>", and ends with exactly one
-line "N passed, N failed" (", N skipped" when any): exit status 1 on any failure.
+line "N passed, N failed" (", N skipped" when any): exit status 1 on any failure. Under
+CI=true a skip is a failure unless its reason starts with a platform limit that README.md lists
+(tools/limits.py).
 """
 
 import sys
@@ -30,10 +32,23 @@ def _missing_module(e):
     return text[i + 1 : j].split(".")[0]
 
 
-def _run(plan, project, verbose):
+def _run(plan, project, verbose, limits=None):
+    """limits: None, or (CI) the skip reasons allowed; any other skip is a failure."""
     import asyncio
 
     passed = failed = skipped = 0
+
+    def skip(full, reason):
+        for x in limits or ():
+            if reason.startswith(x):
+                break
+        else:
+            if limits is not None:
+                print("FAIL %s: skipped under CI=true, not a platform limit: %s" % (full, reason))
+                return 0, 1
+        print("SKIP %s: %s" % (full, reason))
+        return 1, 0
+
     for module, tests in plan:
         try:
             mod = __import__(module)
@@ -50,8 +65,9 @@ def _run(plan, project, verbose):
         for name, reason in tests:
             full = module + "." + name
             if reason:
-                print("SKIP %s: %s" % (full, reason))
-                skipped += 1
+                s, f = skip(full, reason)
+                skipped += s
+                failed += f
                 continue
             try:
                 getattr(mod, name)()
@@ -62,8 +78,9 @@ def _run(plan, project, verbose):
                     sys.print_exception(e)
                     failed += 1
                 else:  # a CPython-only module: the test cannot run here
-                    print("SKIP %s: needs CPython module %s" % (full, missing))
-                    skipped += 1
+                    s, f = skip(full, "needs CPython module " + missing)
+                    skipped += s
+                    failed += f
             except Exception as e:
                 print("FAIL " + full)
                 sys.print_exception(e)
@@ -85,7 +102,7 @@ def mp_main():
 
     with open(sys.argv[1]) as f:
         job = json.load(f)
-    sys.exit(_run(job["plan"], job["project"], job["verbose"]))
+    sys.exit(_run(job["plan"], job["project"], job["verbose"], job["limits"]))
 
 
 # ---------------------------------------------------------------- CPython side
@@ -161,7 +178,14 @@ def main(argv=None):
         return 1
     tests_dir = os.path.join(root, "host_tests")
     plan = [(m, plan_module(os.path.join(tests_dir, m + ".py"))) for m in args.modules]
-    job = {"plan": plan, "project": project_modules(root), "verbose": args.verbose}
+    import limits
+
+    job = {
+        "plan": plan,
+        "project": project_modules(root),
+        "verbose": args.verbose,
+        "limits": limits.documented(root) if limits.in_ci() else None,
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(job, f)
     try:
