@@ -21,6 +21,7 @@ import pytest
 from harness import Session
 from smtp_servers import Recorder, smtp_server
 from test_putmail import setup as mail_setup
+from test_sms import setup as sms_setup
 from test_sockets import Peer, tcp_profile
 from test_sockets import setup as socket_setup
 
@@ -86,6 +87,27 @@ class Query:
         return await s.cmd(self.query + b"\r")
 
 
+class SMS(Mail):
+    """AT+CMGS in text mode, the SMS sent as mail to aiosmtpd; the far end is its body."""
+
+    ready = b"\r\n> "
+    done = b"\r\n+CMGS: 0\r\n" + OK
+
+    @contextlib.asynccontextmanager
+    async def run(self):
+        self.rec = Recorder()
+        async with smtp_server(self.rec) as port, Session() as s:
+            await sms_setup(s, port)
+            yield s
+
+    def late(self, pair):
+        return self.ready if pair == b"\r" else b""  # a CR typed in the text: a new prompt
+
+    async def far_end(self, s):
+        (msg,) = self.rec.messages
+        return email.message_from_bytes(msg[3]).get_payload(decode=True)
+
+
 def _header_mail(lead):
     if lead:  # a blank first line: the host sent no headers, this is plain text
         return b"text/plain; charset=utf-8\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n"
@@ -107,6 +129,8 @@ ENTRIES = [
      lambda lead: b'\r\n#BODY1: "' + _crlf(lead) + b'Tank 3\r\nlevel low"\r\n' + OK),
     ("REC1ADD", lambda: Query(b"AT#REC1?"), b"AT#REC1ADD", b"a@b.c\r\nd@e.f\x1a",
      lambda lead: b'\r\n#REC1: "a@b.c,d@e.f"\r\n' + OK),
+    ("CMGS", SMS, b'AT+CMGS="+4917012345"', b"first\x1a",
+     lambda lead: _crlf(lead) + b"first\r\n"),
 ]  # fmt: skip
 
 
@@ -134,7 +158,8 @@ async def _output(s, want, timeout=10):
 @pytest.mark.parametrize("service, command, end, timing, data, want", list(_cases()))
 def test_line_end_before_data_mode(service, command, end, timing, data, want):
     svc = service()
-    ready = b"" if isinstance(svc, Query) else WAIT  # entry mode says nothing
+    ready = getattr(svc, "ready", b"" if isinstance(svc, Query) else WAIT)  # entry mode: none
+    done = getattr(svc, "done", OK)
     pair = end[1:]
 
     async def go():
@@ -148,9 +173,9 @@ def test_line_end_before_data_mode(service, command, end, timing, data, want):
             await _output(s, ready)
             if timing == "late":
                 s.port.send(pair)
-                await _output(s, b"")
+                await _output(s, svc.late(pair) if hasattr(svc, "late") else b"")
             s.port.send(data)
-            await _output(s, OK)
+            await _output(s, done)
             return await svc.far_end(s)
 
     lead = pair if timing == "late" else b""
