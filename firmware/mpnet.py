@@ -334,7 +334,7 @@ class MPNet:
                 raise
         return conn
 
-    async def _connect_from(self, lport, addr, port):
+    def _connect_from(self, lport, addr, port):
         """asyncio.open_connection from a fixed local port (AT#OUTPORT): bind, then the same
         non-blocking connect and wait for writability that MicroPython's own one does."""
         from asyncio import core

@@ -156,7 +156,8 @@ TRANSCRIPT = [
     (
         b"AT#VSMTP\r",
         b'\r\n#DATATIMEOUT: 50\r\n#DOMAIN: ""\r\n#SENDERADDR: ""\r\n#SENDERNAME: ""\r\n'
-        b'#SMTPAUTH: 1\r\n#SMTPPORT: 587\r\n#SMTPPW: ""\r\n#SMTPSEC: 0\r\n#SMTPSERV: ""\r\n'
+        b'#SMSMAIL: ""\r\n#SMTPAUTH: 1\r\n#SMTPPORT: 587\r\n#SMTPPW: ""\r\n#SMTPSEC: 0\r\n'
+        b'#SMTPSERV: ""\r\n'
         b'#SMTPTIMEOUT: 180\r\n#SMTPUN: ""\r\n#SMTPVERIFY: 1\r\n' + OK,
     ),
     (b'AT#SMTPPW="hunter2"\r', OK),

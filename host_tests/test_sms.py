@@ -6,6 +6,7 @@ import email.policy
 
 from harness import Session
 from smtp_servers import Recorder, fake_server, silent, smtp_server
+from test_putmail import until
 from modem import smspdu
 
 OK = b"\r\nOK\r\n"
@@ -18,16 +19,6 @@ def mr(n):
 
 def cms(n):
     return b"\r\n+CMS ERROR: %d\r\n" % n
-
-
-async def until(s, want, timeout=10):
-    out = b""
-    for _ in range(int(timeout * 100)):
-        out += s.port.take()
-        if len(out) >= len(want) and s.port.waiting:
-            break
-        await asyncio.sleep(0.01)
-    assert out == want, (out, want)
 
 
 async def setup(s, port, mode=1, extra=()):

@@ -361,8 +361,8 @@ def test_module_stays_loaded_while_a_socket_waits():
             s.port.send(b"+++")
             await until(s, OK)
             assert await s.cmd(b"AT#VTCP\r") == (  # loads modem.atcmds
-                b'\r\n#DLEMODE: 1\r\n#TCPPORT: %d\r\n#TCPSERV: "127.0.0.1"\r\n#TCPTXDELAY: 0\r\n'
-                % peer.port
+                b"\r\n#DLEMODE: 1\r\n#OUTPORT: 0\r\n#TCPPORT: %d\r\n" % peer.port
+                + b'#TCPSERV: "127.0.0.1"\r\n#TCPTXDELAY: 0\r\n'
                 + OK
             )
             assert "modem.sockets" in sys.modules and "modem.datamode" in sys.modules
