@@ -13,6 +13,7 @@ import argparse
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,10 +97,18 @@ class MPSim:
         self.err.seek(0)
         return self.err.read()
 
-    def mem(self, what):
-        """alloc= of the last "mem: <what> alloc=N" line, or None."""
-        found = re.findall(r"mem: %s alloc=(\d+)" % re.escape(what), self.stderr())
-        return int(found[-1]) if found else None
+    def mem(self, what, timeout=30):
+        """alloc= of the last "mem: <what> alloc=N" line. The simulator says "ready" once the
+        MicroPython side connected, which may be before that side wrote the line (a loaded
+        machine): wait for it, never take its absence for an answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = re.findall(r"mem: %s alloc=(\d+)" % re.escape(what), self.stderr())
+            if found:
+                return int(found[-1])
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise Failed("no 'mem: %s' line: %s" % (what, _last_error(self.stderr())))
+            time.sleep(0.05)
 
 
 def expect(sock, want, timeout):
@@ -164,9 +173,14 @@ def try_putmail(heap, smtp_port, body, tls=None, report=False):
         return None, str(e)
     try:
         if tls is None:
-            return putmail(sim, smtp_port, body), sim.stderr()
-        pem = open(tls.cafile, "rb").read()
-        return putmail(sim, smtp_port, body, "localhost", 1, pem), sim.stderr()
+            secs = putmail(sim, smtp_port, body)
+        else:
+            pem = open(tls.cafile, "rb").read()
+            secs = putmail(sim, smtp_port, body, "localhost", 1, pem)
+        # Stopped first: its last "mem: stopped ... peak=" line holds the data phase's peak
+        # (no step is logged between the body and the end).
+        sim.stop()
+        return secs, sim.stderr()
     except Failed:
         return None, sim.stderr()
     finally:
@@ -286,6 +300,223 @@ def core_path(heap, size):
     return n / (us / 1e6), produced
 
 
+# ---------------------------------------------------------------- the firmware's own path
+
+CORE = os.path.join(TOOLS, "benchcore.py")
+WASM_DIR = os.path.join(TOOLS, "wasm")
+WASM_BUILD = os.path.join(BUILD, "wasm")
+# Modules a board has in C that this port has as Python code (binascii), or lacks (socket: a
+# one-line stand-in, mpnet only imports the name): imported before the figures are taken.
+WASM_PRELOAD = "binascii,socket,time,os,random"
+
+
+def parse_figures(out):
+    """The "key value" lines of tools/benchcore.py as a dict of ints (others kept as text)."""
+    got = {}
+    for line in out.splitlines():
+        parts = line.split(" ", 1)
+        if len(parts) == 2:
+            got[parts[0]] = int(parts[1]) if parts[1].lstrip("-").isdigit() else parts[1]
+    return got
+
+
+def core_unix(args, heap=1 * MB):
+    """tools/benchcore.py in the unix port (64-bit), firmware as .mpy; its figures."""
+    build_dir = unix_build()
+    env = dict(os.environ, MICROPYPATH=".frozen:" + build_dir)
+    r = subprocess.run(
+        [MICROPYTHON, "-X", "heapsize=%s" % _h(heap), CORE, *args],
+        env=env,
+        cwd=build_dir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if r.returncode:
+        raise Failed(_last_error(r.stderr + r.stdout) or r.stderr.strip()[-300:])
+    return parse_figures(r.stdout), r.stdout
+
+
+def wasm_ready():
+    """The webassembly port pinned in tools/wasm/package.json (npm ci on first use), or a reason
+    why it cannot run."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "node and npm are not installed"
+    pkg = os.path.join(
+        WASM_DIR, "node_modules", "@micropython", "micropython-webassembly-pyscript"
+    )
+    if not os.path.isdir(pkg):
+        r = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=WASM_DIR,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode:
+            return "npm ci in tools/wasm failed: " + r.stderr.strip()[-300:]
+    return None
+
+
+def _wasm_files():
+    """build/wasm/stub (socket stand-in) and build/wasm/firmware.romfs (the unix set of .mpy
+    files as a ROMFS image: run in place, as frozen bytecode)."""
+    build_dir = unix_build()
+    stub = os.path.join(WASM_BUILD, "stub")
+    os.makedirs(stub, exist_ok=True)
+    with open(os.path.join(stub, "socket.py"), "w") as f:
+        f.write('"""No sockets in the webassembly port: mpnet imports the name only."""\n')
+    rom = os.path.join(WASM_BUILD, "rom")
+    shutil.rmtree(rom, ignore_errors=True)
+    shutil.copytree(build_dir, os.path.join(rom, "lib"), ignore=shutil.ignore_patterns("run.mpy"))
+    image = os.path.join(WASM_BUILD, "firmware.romfs")
+    r = subprocess.run(
+        [os.path.join(ROOT, ".venv", "bin", "mpremote"), "romfs", "--no-mpy", "-o", image]
+        + ["build", rom],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode:
+        raise Failed("mpremote romfs build: " + (r.stderr or r.stdout).strip()[-300:])
+    return build_dir, stub, image
+
+
+def core_wasm(args, romfs=False):
+    """tools/benchcore.py in the webassembly port (32-bit); firmware as .mpy files in its /lib,
+    or with romfs as a ROMFS image (bytecode in place)."""
+    build_dir, stub, image = _wasm_files()
+    cmd = ["node", os.path.join(WASM_DIR, "run.mjs"), "--preload", WASM_PRELOAD]
+    cmd += ["--romfs", image, "--lib", stub] if romfs else ["--lib", build_dir, "--lib", stub]
+    r = subprocess.run(cmd + [CORE, *args], capture_output=True, text=True, timeout=900)
+    if r.returncode:
+        raise Failed((r.stderr + r.stdout).strip()[-300:])
+    return parse_figures(r.stdout), r.stdout
+
+
+def heap_figures():
+    """Heap after start-up and peaks of a 1 MB mail: [(label, wasm 32-bit, unix 64-bit)]."""
+    why = wasm_ready()
+    if why:
+        print("  (webassembly port unavailable: %s; 32-bit column empty)" % why)
+    rows = []
+    for label, romfs in (
+        ("firmware as .mpy (loaded into the heap)", False),
+        ("bytecode in place (ROMFS image; as frozen)", True),
+    ):
+        cells = {}
+        for sec, name in ((0, "plain"), (1, "STARTTLS")):
+            args = ["mail", "probe=1", "sec=%d" % sec]
+            w = u = None
+            if not why:
+                w, _ = core_wasm(args, romfs)
+            if not romfs:
+                u, _ = core_unix(args)
+            cells[name] = (w, u)
+        rows.append((label, None, None))
+        w, u = cells["plain"]
+        rows.append(("  after start-up", w and w["started"], u and u["started"]))
+        rows.append(("  peak, 1 MB mail, plain SMTP", w and w["peak"], u and u["peak"]))
+        w, u = cells["STARTTLS"]
+        rows.append(
+            ("  peak, 1 MB mail, STARTTLS + TLS stand-in", w and w["peak"], u and u["peak"])
+        )
+        rows.append(
+            (
+                "  after the mail (plain)",
+                cells["plain"][0] and cells["plain"][0]["after"],
+                cells["plain"][1] and cells["plain"][1]["after"],
+            )
+        )
+    return rows
+
+
+def print_heap_figures():
+    print(
+        "Heap in use, the firmware's own path (tools/benchcore.py: serial from memory, SMTP peer"
+    )
+    print(
+        "in memory), bytes: gc.mem_alloc() after gc.collect(), sampled at every serial and network"
+    )
+    print("read and write; asyncio and the benchmark's own objects not counted")
+    print("%-48s %12s %12s %6s" % ("", "32-bit wasm", "64-bit unix", "ratio"))
+    for label, w, u in heap_figures():
+        if w is None and u is None:
+            print(label)
+            continue
+        ratio = "%.2f" % (w / u) if w and u else ""
+        print("%-48s %12s %12s %6s" % (label, w if w else "-", u if u else "-", ratio))
+    print(
+        "  (STARTTLS: a %d-byte stand-in for mbedtls's buffers, which a Pico W takes from the"
+        " GC heap)" % TLS_STAND_IN
+    )
+    print()
+
+
+TLS_STAND_IN = 16896 + 4352 + 6144 + 1024  # benchcore.TLS_STAND_IN
+
+
+def print_speed():
+    from bench_peers import Peers
+
+    print(
+        "Speed, the firmware's own path in the unix port: serial bytes from memory, SMTP and TCP"
+    )
+    print("peers on loopback (tools/bench_peers.py); best of 3, x a 921,600-baud line")
+    peers = Peers(MB)
+    try:
+        for read in (256, 1024):
+            best = min(
+                core_unix(["mail", "net=tcp", "smtp=%d" % peers.smtp, "read=%d" % read])[0][
+                    "mail_us"
+                ]
+                for _ in range(3)
+            )
+            print(
+                "  1 MB AT#PUTMAIL, serial reads of %4d bytes: %6.3f s = %5.1fx"
+                % (read, best / 1e6, MB / (best / 1e6) / LINE_RATE)
+            )
+        runs = [
+            core_unix(["sockets", "net=tcp", "sink=%d" % peers.sink, "source=%d" % peers.source])[
+                0
+            ]
+            for _ in range(3)
+        ]
+        up = min(r["up_us"] for r in runs)
+        down = min(r["down_us"] for r in runs)
+        print(
+            "  socket data mode, DLEMODE=1, 1 MB host -> peer: %6.3f s = %5.1fx"
+            % (up / 1e6, runs[0]["up_bytes"] / (up / 1e6) / LINE_RATE)
+        )
+        print(
+            "  socket data mode, DLEMODE=1, 1 MB peer -> host: %6.3f s = %5.1fx"
+            % (down / 1e6, MB / (down / 1e6) / LINE_RATE)
+        )
+    finally:
+        peers.stop()
+    print()
+
+
+def print_fragmentation(n=1000, heap="96wk"):
+    print(
+        "Fragmentation: %d rounds of a 16 KB AT#PUTMAIL and a 4 KB socket session, heap %s"
+        % (n, heap)
+    )
+    try:
+        _, out = core_unix(["many", "n=%d" % n, "every=%d" % (n // 5)], heap)
+    except Failed as e:
+        print("  FAILS %s" % e)
+        print()
+        return
+    marks = re.findall(r"mem_info (\d+)\n(?:.*\n)*?.*max free sz: (\d+)", out)
+    used = re.findall(r"GC: total: (\d+), used: (\d+)", out)
+    for (rnd, free), (total, u) in zip(marks, used):
+        print(
+            "  after %4s rounds: used %6s of %s bytes, largest free block %6d bytes"
+            % (rnd, u, total, int(free) * 32)
+        )
+    print("  %s" % ("no MemoryError" if "rounds %d" % n in out else "did not finish"))
+    print()
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -294,6 +525,10 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="no heap bisection")
     args = ap.parse_args(argv)
     from bench import Server
+
+    print_heap_figures()
+    print_speed()
+    print_fragmentation()
 
     print("MicroPython unix port (64-bit), firmware as .mpy (mpy-cross), GC heap capped")
     print()

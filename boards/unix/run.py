@@ -8,7 +8,8 @@ build/unix/ holds the firmware as .mpy (tools/build_mpy.py), as a board loads it
 is the serial line: its end (the simulator closing it) ends the modem and the process (exit 0).
 Logs and --report-mem figures go to stderr, never to the stream. --report-mem prints
 "mem: <step> alloc=N free=N peak=N" at start-up and at each command and SMTP step the core
-logs; peak also counts a sample taken every 50 ms (after gc.collect()).
+logs; peak also counts a sample (after gc.collect()) at every serial read and write, so the
+data phase's peak is seen, and one every 50 ms.
 """
 
 import gc
@@ -33,6 +34,13 @@ def mem_report(what):
     log("mem: %s alloc=%d free=%d peak=%d" % (what, a, gc.mem_free(), _peak[0]))
 
 
+def mem_sample():
+    gc.collect()
+    a = gc.mem_alloc()
+    if a > _peak[0]:
+        _peak[0] = a
+
+
 async def mem_sampler():
     """Live heap every 50 ms (after a collection: garbage is not a board's need)."""
     import asyncio
@@ -50,11 +58,12 @@ class StreamPort:
     (EPIPE, ECONNRESET): the modem then sees b"" at its next read and returns.
     """
 
-    def __init__(self, reader, writer, size):
+    def __init__(self, reader, writer, size, probe=None):
         self.r = reader
         self.w = writer
         self.size = size
         self.gone = False
+        self.probe = probe  # called at every read and write (--report-mem)
 
     def pending(self):
         """Bytes from the simulator already waiting on the socket (poll with no wait)."""
@@ -67,6 +76,8 @@ class StreamPort:
     async def read(self):
         if self.gone:
             return b""
+        if self.probe is not None:
+            self.probe()
         try:
             return await self.r.read(self.size)
         except OSError:
@@ -76,6 +87,8 @@ class StreamPort:
     async def write(self, data):
         if self.gone:
             return
+        if self.probe is not None:
+            self.probe()
         try:
             self.w.write(data)
             await self.w.drain()
@@ -128,7 +141,8 @@ async def serve(o, flags):
         board.log = _with_mem(board.log)
         asyncio.create_task(mem_sampler())
     try:
-        await modem.run(StreamPort(reader, writer, int(o["read-size"]) or _READ_SIZE))
+        size = int(o["read-size"]) or _READ_SIZE
+        await modem.run(StreamPort(reader, writer, size, mem_sample if report else None))
     finally:
         writer.close()
     if report:

@@ -260,6 +260,8 @@ class Modem:
         await self.flush()
         if watched and self.watch is not None:
             return await self._read_watched()
+        if timeout_s is not None and _has_bytes(self.port):
+            return await self.port.read()  # no wait: no timer (wait_for makes a task a call)
         try:
             return await wait_for(self.port.read(), timeout_s)
         except asyncio.TimeoutError:
@@ -605,6 +607,12 @@ _BASIC = {
     "&K": 6,
     "&S": 1,
 }
+
+
+def _has_bytes(port):
+    """Bytes from the host are already there (a port without pending(): unknown, False)."""
+    pending = getattr(port, "pending", None)
+    return pending is not None and pending()
 
 
 def _module(name):
