@@ -359,7 +359,10 @@ def test_body_entry():
     quiet(
         [
             (b"AT#BODY1\rTank 3\r\nlevel low\x1a", OK),
-            (b"AT#BODY1?\r", b'\r\n#BODY1: "Tank 3\r\nlevel low"\r\n' + OK),
+            (b"AT#BODY1?\r", b'\r\n#BODY1: "Tank 3"\r\n#BODY1: "level low"\r\n' + OK),
+            # a body line "OK" is never a line of its own in a display (a host would stop)
+            (b"AT#BODY1\rfirst\r\nOK\r\n\x1a", OK),
+            (b"AT#BODY1?\r", b'\r\n#BODY1: "first"\r\n#BODY1: "OK"\r\n#BODY1: ""\r\n' + OK),
             (b'AT#BODY2="inline body"\r', OK),
             (b"AT#BODY2?\r", b'\r\n#BODY2: "inline body"\r\n' + OK),
             (b"AT#BODY3\r" + b"b" * 121 + b"\x1a", cme(34882)),
@@ -663,3 +666,49 @@ def test_registration_reports_after_power_up_and_on_link_changes():
             assert s.port.take() == b""
 
     run(go())
+
+
+# ------------------------------------------------------------------ hostile values
+def test_values_refuse_c1_controls_and_line_separators():
+    for ch in ("\u0085", "\u009b", "\u2028", "\u2029"):
+        quiet([(('AT#REC1="a%sb@example.com"\r' % ch).encode(), cme(34882))])
+    quiet([('AT#SUBJ1="Überhitzung ä€"\r'.encode(), OK)])
+
+
+def test_numbers_are_ascii_digits_only_on_both_runtimes():
+    quiet(
+        [
+            ("AT#SMTPPORT=²\r".encode(), cme(34882)),
+            ("AT#SMTPPORT=\u0661\u0662\r".encode(), cme(34882)),  # Arabic-Indic 12
+            ("ATS7=\u0661\r".encode(), ERR),
+            ("AT+CMEE=\u0661\r".encode(), ERR),
+            (b"AT#SMTPPORT?\r", b"\r\n#SMTPPORT: 25\r\n" + OK),
+        ]
+    )
+
+
+def test_test_form_has_nothing_after_it():
+    quiet(
+        [
+            (b"AT#SMTPPORT=?\r", OK),
+            (b"AT#SMTPPORT=? 99\r", cme(34819)),
+            (b"AT#SMTPTIMEOUT=?garbage\r", cme(34819)),
+            (b"AT+CSQ=?x\r", ERR),
+        ]
+    )
+
+
+def test_sender_is_one_address_and_rec_add_keeps_the_cap():
+    quiet(
+        [
+            (b'AT#SENDERADDR="x@y.z> SIZE=1"\r', cme(34882)),
+            (b'AT#SENDERADDR="a b@y.z"\r', cme(34882)),
+            (b'AT#SENDERADDR="panel@example.com"\r', OK),
+            (b'AT#SENDERADDR=""\r', OK),
+            # 10 addresses of 45 characters: 459 characters, over the 400 of AT#REC1=
+            (b"AT#REC1ADD\r" + b"".join(b"%s@example.com\r\n" % (b"a" * 32) for _ in range(10))
+             + b"\x1a", cme(34882)),
+            (b"AT#REC1ADD\r" + b"".join(b"%s@example.com\r\n" % (b"a" * 20) for _ in range(10))
+             + b"\x1a", OK),
+        ]
+    )  # fmt: skip

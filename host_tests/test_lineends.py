@@ -126,7 +126,8 @@ ENTRIES = [
      lambda lead: b"text/plain; charset=utf-8\nfirst line\r\nsecond\r\n"),
     ("OTCP", TCP, b"AT#OTCP=1", b"payload" + ETX, lambda lead: lead + b"payload"),
     ("BODY1", lambda: Query(b"AT#BODY1?"), b"AT#BODY1", b"Tank 3\r\nlevel low\x1a",
-     lambda lead: b'\r\n#BODY1: "' + _crlf(lead) + b'Tank 3\r\nlevel low"\r\n' + OK),
+     lambda lead: (b'\r\n#BODY1: ""' if lead else b"")
+     + b'\r\n#BODY1: "Tank 3"\r\n#BODY1: "level low"\r\n' + OK),
     ("REC1ADD", lambda: Query(b"AT#REC1?"), b"AT#REC1ADD", b"a@b.c\r\nd@e.f\x1a",
      lambda lead: b'\r\n#REC1: "a@b.c,d@e.f"\r\n' + OK),
     ("CMGS", SMS, b'AT+CMGS="+4917012345"', b"first\x1a",

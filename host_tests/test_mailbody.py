@@ -124,7 +124,9 @@ def test_qp_escapes_exactly():
     assert encode([b"a=b\n"]) == b"a=3Db\r\n"
     assert encode([b"end \n"]) == b"end=20\r\n"
     assert encode([b".dot\n"]) == b"..dot\r\n"
-    assert encode([b"caf\xc3\xa9\n"]) == b"=63=61=66=C3=A9\r\n"
+    assert encode([b"caf\xc3\xa9\n"]) == b"caf=C3=A9\r\n"
+    # only the bytes that need it (issue: a whole line was escaped): =, controls, 8-bit
+    assert encode(["été utf8 = x\t\x01 \n".encode()]) == b"=C3=A9t=C3=A9 utf8 =3D x=09=01=20\r\n"
     long = b"x" * 200
     assert encode([long]) == b"x" * 75 + b"=\r\n" + b"x" * 75 + b"=\r\n" + b"x" * 50 + b"\r\n"
 

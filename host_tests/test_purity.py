@@ -23,6 +23,7 @@ ALLOWED = {
     "struct",
     "errno",
     "sys",
+    "re",  # MicroPython's re (boards build it with sub): quoted-printable runs
 }
 BANNED_ATTRS = {
     "removeprefix",

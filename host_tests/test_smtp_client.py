@@ -1028,3 +1028,94 @@ def test_same_code_under_micropython():
     )
     assert "SILENT True GREETING" in lines
     assert handler.messages == [(SENDER, [], [RCPT1], MSG_STORED, False, True)]
+
+
+def _scripted(data_reply, dot_reply, ehlo_reply=b"250-mx.test\r\n250 8BITMIME\r\n"):
+    """A fake server (for replies a real one does not send): data_reply after DATA,
+    dot_reply after the final dot."""
+
+    async def serve(reader, writer):
+        writer.write(b"220 mx.test ESMTP\r\n")
+        await writer.drain()
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(ehlo_reply)
+            elif verb == b"HELO":
+                writer.write(b"250 mx.test\r\n")
+            elif verb in (b"MAIL", b"RCPT", b"RSET"):
+                writer.write(b"250 OK\r\n")
+            elif verb == b"DATA":
+                writer.write(data_reply)
+                await writer.drain()
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass
+                writer.write(dot_reply)
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"500 what\r\n")
+            await writer.drain()
+
+    return serve
+
+
+def test_stray_reply_after_354_is_never_taken_for_the_verdict():
+    # 354 and a stray 250 at once, then 554 for the message: it was refused.
+    async def main():
+        async with fake_server(_scripted(b"354 go\r\n250 stray\r\n", b"554 no\r\n")) as port:
+            with pytest.raises(SMTPError) as ei:
+                await deliver(port)
+            return ei.value
+
+    e = run(main())
+    assert (e.code, e.step) == (errors.SMTP_DATA, "DATA")
+
+
+def test_extra_reply_after_the_final_verdict_is_an_error():
+    async def main():
+        async with fake_server(_scripted(b"354 go\r\n", b"250 ok\r\n554 no\r\n")) as port:
+            with pytest.raises(SMTPError) as ei:
+                await deliver(port)
+            return ei.value
+
+    e = run(main())
+    assert (e.code, e.step) == (errors.SMTP_REJECTED, "END")
+
+
+def test_helo_after_any_ehlo_refusal_and_keywords_past_the_line_cap():
+    for ehlo in (b"550 no ESMTP here\r\n", b"501 syntax\r\n"):
+
+        async def main(ehlo=ehlo):
+            trace = []
+            async with fake_server(_scripted(b"354 go\r\n", b"250 ok\r\n", ehlo)) as port:
+                await deliver(port, trace=trace)
+            return trace
+
+        assert [s[:2] for s in run(main()) if s[0] in ("EHLO", "HELO")] == [
+            ("EHLO", int(ehlo[:3])),
+            ("HELO", 250),
+        ]
+    # 40 filler lines, then AUTH and SIZE: still seen (only lines past the cap are dropped)
+    many = b"".join(b"250-X-FILLER%d\r\n" % i for i in range(40)) + b"250-SIZE 1000\r\n"
+
+    async def main2():
+        from modem.smtp import SMTPClient
+
+        async with fake_server(
+            _scripted(b"354\r\n", b"250\r\n", b"250-mx\r\n" + many + b"250 AUTH PLAIN LOGIN\r\n")
+        ) as port:
+            conn = await HostNet().connect("127.0.0.1", port)
+            c = SMTPClient(conn, 5)
+            await c.greet()
+            await c.ehlo("d")
+            await c.close()
+            return c
+
+    c = run(main2())
+    assert c.auth == ["PLAIN", "LOGIN"] and c.ext["SIZE"] == "1000"

@@ -20,7 +20,11 @@ def _lines_of(m, p, with_id):
                 for i in params.PROFILES
             ]
         return ["#%s: %s" % (name, params.show(p, m.values["%s:%d" % (name, with_id)]))]
-    return ["#%s: %s" % (name, params.show(p, m.values[name]))]
+    value = m.values[name]
+    if name[:4] == "BODY" and "\r\n" in value:
+        # One display line per body line: a stored line "OK" never stands alone (docs).
+        return ["#%s: %s" % (name, params.show(p, x)) for x in value.split("\r\n")]
+    return ["#%s: %s" % (name, params.show(p, value))]
 
 
 def _name(p):
@@ -127,12 +131,14 @@ def _rec_add(i):
                 if a:
                     addrs.append(a)
         addrs = addrs[:_MAX_ADDRS]  # the 11th and later are ignored [READ p18]
+        p = params.get("REC%d" % i)
         for a in addrs:
             if len(a) > _ADDR_LEN:
                 raise ATError(BAD_VALUE)
-            params.validate(params.get("REC%d" % i), a)
-        # Entered addresses replace all earlier ones [READ p18]; stored comma separated.
-        m.set_value("REC%d" % i, ",".join(addrs))
+            params.validate(p, a)
+        # Entered addresses replace all earlier ones [READ p18]; stored comma separated, within
+        # the same 400 characters as AT#RECi= allows.
+        m.set_value("REC%d" % i, params.validate(p, ",".join(addrs)))
         return []
 
     return h

@@ -15,7 +15,7 @@ def _ints(args, count_lo, count_hi):
         raise ATError()
     out = []
     for a in parts:
-        if not a.isdigit():
+        if not params.digits(a):
             raise ATError()
         out.append(int(a))
     return out
@@ -262,7 +262,7 @@ async def _cgdcont(m, form, args):
         raise ATError()
     parts = args.split(",")
     cid = parts[0].strip()
-    if not cid.isdigit() or not 1 <= int(cid) <= 4:
+    if not params.digits(cid) or not 1 <= int(cid) <= 4:
         raise ATError()
     ctx = dict(ctx)
     if len(parts) == 1:

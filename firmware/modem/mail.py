@@ -119,7 +119,7 @@ async def open_smtp(m, to, cc, ip):
     """Everything up to an accepted DATA, from our address ip; returns the client. Raises
     ATError; m.last_smtp holds the exchange."""
     v = m.values
-    if not v["SENDERADDR"]:
+    if not params.mailbox(v["SENDERADDR"]):  # empty, or stored before it was checked
         raise ATError(SMTP_SENDER)
     if not to and not cc:
         raise ATError(NO_RECIPIENT)

@@ -92,8 +92,8 @@ class QPEncoder:
     """Quoted-printable (RFC 2045 6.7) for a body of any size, line by line, plus dot-stuffing.
 
     Input line ends (CRLF, bare LF, bare CR) become hard CRLF breaks. Lines of plain ASCII are
-    escaped with bytes.replace; a line holding control or 8-bit bytes is escaped whole with
-    binascii.hexlify, so no Python loop runs per byte.
+    escaped with bytes.replace; in a line holding control or 8-bit bytes each run of such
+    bytes is escaped with one re substitution and binascii.hexlify: no Python loop per byte.
     """
 
     def __init__(self):
@@ -154,10 +154,24 @@ def _plain(whole, lines):
     )
 
 
+_RAW = [None]  # the compiled pattern of the bytes quoted-printable must escape
+
+
+def _hex(m):
+    return b"=" + binascii.hexlify(m.group(0), "=").upper()
+
+
 def _escape(line):
     if line and (min(line) < 32 or max(line) > 126):
-        return b"=" + binascii.hexlify(line, "=").upper()
-    line = line.replace(b"=", b"=3D")
+        # Only the bytes that need it (RFC 2045 6.7 rule 2), one C-level pass per run of
+        # them: "été" becomes "=C3=A9t=C3=A9", not every byte escaped.
+        if _RAW[0] is None:
+            import re
+
+            _RAW[0] = re.compile(b"[^\x20-\x3c\x3e-\x7e]+")
+        line = _RAW[0].sub(_hex, line)
+    else:
+        line = line.replace(b"=", b"=3D")
     last = line[-1:]
     if last == b" " or last == b"\t":  # trailing white space must be encoded (rule 3)
         line = line[:-1] + (b"=20" if last == b" " else b"=09")

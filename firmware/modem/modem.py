@@ -481,7 +481,7 @@ class Modem:
         if c == "S":
             return self.sreg(text, j)
         k = j
-        while k < len(text) and text[k].isdigit():
+        while k < len(text) and "0" <= text[k] <= "9":
             k += 1
         lim = _BASIC.get(c)
         v = int(text[j:k]) if k > j else 0
@@ -523,7 +523,7 @@ class Modem:
     def sreg(self, text, j):
         """ATSn? / ATSn=v."""
         k = j
-        while k < len(text) and text[k].isdigit():
+        while k < len(text) and "0" <= text[k] <= "9":
             k += 1
         r = int(text[j:k]) if k > j else -1
         if r not in self.sregs or k >= len(text) or text[k] not in "?=":
@@ -531,7 +531,7 @@ class Modem:
         if text[k] == "?":
             return k + 1, ["%03d" % self.sregs[r]]
         m = k + 1
-        while m < len(text) and text[m].isdigit():
+        while m < len(text) and "0" <= text[m] <= "9":
             m += 1
         if m == k + 1 or int(text[k + 1 : m]) > 255:
             raise ATError()
@@ -551,12 +551,14 @@ class Modem:
 
     async def run_one(self, text, hashcmd):
         k = 1
-        while k < len(text) and (text[k].isalpha() or text[k].isdigit()):
+        while k < len(text) and ("0" <= text[k] <= "9" or "A" <= text[k].upper() <= "Z"):
             k += 1
         name = text[:k].upper()
         rest = text[k:].strip()
         if rest[:2] == "=?":
             form, args = "test", ""
+            if rest[2:].strip():  # a test form has nothing after "=?"
+                raise ATError(SYNTAX if hashcmd else None)
         elif rest[:1] == "?":
             form, args = "read", ""
             if rest[1:].strip():

@@ -103,7 +103,7 @@ _SPEC = (
 )
 
 _STEP20 = ("TCPTXDELAY", "UDPTXDELAY")  # multiples of 20 ms [READ p31, p34]
-_MAILBOX = ("SMSMAIL",)  # one address, checked when set (it becomes an SMTP RCPT)
+_MAILBOX = ("SMSMAIL", "SENDERADDR")  # one address each, checked when set (SMTP envelope)
 _SPECIALS = '<>()[]\\,;:" '  # RFC 5322 specials and space: never inside a bare address
 
 # Display commands and the groups they show; VALL shows every group in this order,
@@ -137,7 +137,7 @@ def _parse(line):
         a, b, d = int(a), int(b), int(d)
     elif kind == CHOICE:
         a, b = tuple(a.split("/")), None
-        d = int(d) if d.isdigit() else d
+        d = int(d) if digits(d) else d
     else:
         a = b = None
     return (name, kind, a, b, d, int(flags), group)
@@ -223,17 +223,29 @@ def split_args(raw, sep=","):
 
 
 def printable(text):
-    """True when text has no control character (C0, DEL)."""
+    """True when text has no control character (C0, DEL, C1) and no line or paragraph
+    separator (U+2028, U+2029): nothing that could end a line somewhere downstream."""
     for ch in text:  # values are at most a few hundred characters
         o = ord(ch)
-        if o < 32 or o == 127:
+        if o < 32 or 127 <= o < 160 or o == 0x2028 or o == 0x2029:
+            return False
+    return True
+
+
+def digits(text):
+    """True when text is one or more ASCII digits (str.isdigit also takes '²' and other
+    scripts' digits, and only on CPython)."""
+    if not text:
+        return False
+    for ch in text:
+        if not "0" <= ch <= "9":
             return False
     return True
 
 
 def parse_int(text):
     text = text.strip()
-    if not text or not text.isdigit() or len(text) > 6:
+    if not digits(text) or len(text) > 6:
         raise ATError(BAD_VALUE)
     return int(text)
 

@@ -67,7 +67,7 @@ def _nums(args, n_max, old=None):
         a = a.strip().strip('"')
         if a == "" and i < len(out):
             continue
-        if not a.isdigit() or len(a) > 3:
+        if not params.digits(a) or len(a) > 3:
             raise ATError()
         if i < len(out):
             out[i] = int(a)
@@ -288,7 +288,7 @@ async def _cmgs(m, form, args):
     if pdu:
         parts = params.split_args(args)
         n = parts[0].strip()
-        if len(parts) != 1 or not n.isdigit() or not 7 <= int(n) <= 164:
+        if len(parts) != 1 or not params.digits(n) or not 7 <= int(n) <= 164:
             raise ATError(CMS_BAD_PDU, cms=True)
         length = int(n)
     else:
@@ -297,7 +297,7 @@ async def _cmgs(m, form, args):
         toda = None
         if len(parts) == 2:
             toda = parts[1].strip()
-            toda = int(toda) if toda.isdigit() and len(toda) <= 3 else -1
+            toda = int(toda) if params.digits(toda) and len(toda) <= 3 else -1
         if len(parts) > 2 or not _number(number) or (toda is not None and not 0 <= toda <= 255):
             raise ATError(CMS_BAD_TEXT, cms=True)
         if toda == 145 and number[:1] != "+":
@@ -445,7 +445,7 @@ def _show(m, r, head, index=None):
 def _stat_arg(s, args, default):
     a = params.unquote(args) if args.strip() else default
     if s["CMGF"] == 0:
-        if not (a.isdigit() and int(a) <= 4):
+        if not (params.digits(a) and int(a) <= 4):
             raise ATError(CMS_BAD_PDU, cms=True)
         return int(a)
     if a.upper() not in _STATS:
@@ -472,7 +472,7 @@ async def _cmgl(m, form, args):
 def _index(s, args):
     """The message at an index, or None for an empty location; 321 outside the memory."""
     v = params.unquote(args)
-    if not v.isdigit() or len(v) > 3 or not 1 <= int(v) <= _MEMS[s["CPMS"][0]]:
+    if not params.digits(v) or len(v) > 3 or not 1 <= int(v) <= _MEMS[s["CPMS"][0]]:
         raise ATError(CMS_BAD_INDEX, cms=True)
     i = int(v)
     for r in _box(s):
@@ -504,7 +504,7 @@ async def _cmgd(m, form, args):
     flag = 0
     if len(parts) == 2:
         f = parts[1].strip()
-        if not f.isdigit() or int(f) > 4:
+        if not params.digits(f) or int(f) > 4:
             raise ATError()
         flag = int(f)
     box = s["box"]

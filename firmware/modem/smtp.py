@@ -25,6 +25,7 @@ from .errors import (
 # RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; keep twice that, truncate the rest.
 MAX_LINE = const(1024)
 MAX_LINES = const(32)  # lines kept per reply (an EHLO reply has ~10); further lines dropped
+_KEEP = (b"AUTH", b"STAR", b"SIZE")  # EHLO keywords kept beyond MAX_LINES
 _READ_SIZE = const(512)
 _QUIT_TIMEOUT_S = const(10)  # QUIT and close are courtesy: never wait the full step timeout
 _CLOSE_TIMEOUT_S = const(5)
@@ -136,7 +137,9 @@ class ReplyParser:
         if line[-1:] == b"\r":
             line = line[:-1]
         code = _code3(line)
-        if len(self._lines) < MAX_LINES:
+        n = len(self._lines)
+        # Past the cap only the EHLO keywords the client acts on are kept (a few more lines).
+        if n < MAX_LINES or (n < MAX_LINES + 8 and line[4:8].upper() in _KEEP):
             self._lines.append(line[4:] if code else line)
         if code and line[3:4] == b"-":
             return None
@@ -253,11 +256,13 @@ class SMTPClient:
         """EHLO, or HELO when EHLO is not understood (RFC 5321 4.1.4); fills ext and auth."""
         d = _arg(domain)
         self._domain = d
-        code, lines = await self._command("EHLO", b"EHLO " + d, (250, 500, 502))
+        code, lines = await self._command("EHLO", b"EHLO " + d, None)
         if code == 250:
             self.esmtp = True
             self._parse_ehlo(lines)
             return code, lines
+        if not 500 <= code < 600:  # RFC 5321 4.1.4: HELO after any EHLO failure (5xx)
+            raise SMTPError(SMTP_HELO, "EHLO", code, _join(lines))
         self.esmtp = False
         self.ext = {}
         self.auth = []
@@ -346,8 +351,17 @@ class SMTPClient:
         return refused
 
     async def data(self):
-        """DATA; the server must answer 354 before any content is sent."""
-        return await self._command("DATA", b"DATA", (354,))
+        """DATA; the server must answer 354 before any content is sent, and nothing more."""
+        r = await self._command("DATA", b"DATA", (354,))
+        self._no_stray("DATA", SMTP_DATA)
+        return r
+
+    def _no_stray(self, step, code):
+        """Reply bytes the client did not ask for (after 354, after the final reply) are a
+        protocol error: a stray 250 must never pass for the verdict on the message."""
+        if self._replies or self._parser.pending():
+            self._record(step, self._now(), 0, "unsolicited reply")
+            self._fail(step, code, "unsolicited reply")
 
     async def send(self, data):
         """Write DATA bytes already encoded (DataEncoder.feed output)."""
@@ -366,7 +380,9 @@ class SMTPClient:
         except SMTPError as e:
             self._record("END", t0, 0, e.text)
             raise
-        return await self._command("END", None, (250,))
+        r = await self._command("END", None, (250,))
+        self._no_stray("END", SMTP_REJECTED)
+        return r
 
     async def rset(self):
         return await self._command("RSET", b"RSET", (250,))
