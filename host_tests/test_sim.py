@@ -5,6 +5,7 @@ import select
 import signal
 import smtplib
 import socket
+import stat
 import subprocess
 import sys
 import termios
@@ -437,3 +438,44 @@ def test_settings_survive_restart_then_mail_goes_out(sim, tmp_path):
         c.sendall(b"after a power cycle\r\n.\r\n")
         assert recv_exact(c, OK) == OK
     assert s2.readline(5).startswith("mail: ")
+
+
+def test_state_folder_is_private_and_locked(sim, tmp_path):
+    s = sim("--tcp", "127.0.0.1:0")
+    c = s.connect()
+    c.sendall(b'ATE0\rAT#SMTPPW="secret"\r')
+    deadline = time.monotonic() + 5
+    got = b""
+    while got.count(OK) < 2 and time.monotonic() < deadline:
+        got += c.recv(100)
+    c.close()
+    state = tmp_path / "state"
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(state / "settings.json").st_mode) == 0o600
+    # A second simulator on the same folder is refused, clearly, and the first goes on.
+    r = subprocess.run(
+        [sys.executable, SIM, "--state", str(state), "--tcp", "127.0.0.1:0", "--sink-port", "0"],
+        capture_output=True,
+        timeout=30,
+    )
+    assert r.returncode == 1
+    assert b"is in use by another simulator (pid %d)" % s.proc.pid in r.stderr
+    c = s.connect()
+    c.sendall(b"AT\r")
+    assert c.recv(100) == OK
+    c.close()
+
+
+def test_every_failure_is_logged_with_its_code(sim):
+    s = sim("--tcp", "127.0.0.1:0", "--no-network")
+    c = s.connect()
+    c.sendall(b"ATE0\rAT#CONNECTIONSTART\r")
+    deadline = time.monotonic() + 5
+    got = b""
+    while b"35865" not in got and time.monotonic() < deadline:
+        got += c.recv(100)
+    c.close()
+    assert got == b"ATE0\r" + OK + b"\r\n#CME ERROR: 35865\r\n"
+    time.sleep(0.2)
+    err = s.stderr()
+    assert b"session: no network" in err and b"answer: #CME ERROR: 35865" in err

@@ -430,6 +430,34 @@ def parse_args(argv):
     return args
 
 
+def lock_state(state):
+    """The state folder for this simulator alone, readable by its owner only (settings hold
+    passwords): 0700, files 0600 (umask 077, inherited by the MicroPython runtime). A second
+    simulator on the same folder would overwrite the first one's settings: refused."""
+    import fcntl
+
+    os.umask(0o077)
+    os.makedirs(state, exist_ok=True)
+    os.chmod(state, 0o700)
+    for name in ("settings.json", "settings.json.new", "ca.pem"):
+        path = os.path.join(state, name)
+        if os.path.exists(path):
+            os.chmod(path, 0o600)
+    fd = os.open(os.path.join(state, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        other = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        raise SimError(
+            "state folder %s is in use by another simulator (pid %s); stop it or give "
+            "--state another folder" % (state, other or "?")
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, b"%d\n" % os.getpid())
+    return fd
+
+
 async def serve(args):
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -437,6 +465,7 @@ async def serve(args):
         loop.add_signal_handler(sig, stop.set)
 
     state = os.path.abspath(args.state)
+    lock = lock_state(state)  # noqa: F841  (held until the process ends)
     status("state: " + state)
     if args.runtime == "micropython":
         status("runtime: micropython (heap %s)" % args.heap)

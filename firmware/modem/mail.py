@@ -122,6 +122,7 @@ async def open_smtp(m, to, cc, ip):
     if not params.mailbox(v["SENDERADDR"]):  # empty, or stored before it was checked
         raise ATError(SMTP_SENDER)
     if not to and not cc:
+        m.board.log("smtp: no recipient set")
         raise ATError(NO_RECIPIENT)
     security = _SECURITY[v["SMTPSEC"]]
     tls = TLSConfig(v["SMTPSERV"], verify=bool(v["SMTPVERIFY"]), cafile=m.board.cafile())
@@ -188,6 +189,7 @@ async def _stream(m, client, composer):
         try:
             data = await m.read_serial(timeout)
         except ATError:
+            m.board.log("mail: no byte from the host for %d s" % timeout)
             return SERIAL_TIMEOUT  # nothing is sent: the message stays incomplete (RSET/QUIT)
         if not data:
             return SERIAL_TIMEOUT

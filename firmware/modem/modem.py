@@ -226,10 +226,11 @@ class Modem:
 
     def error(self, e):
         # +CME and +CMS errors only once AT+CMEE enabled them, else ERROR (S000293I p10)
+        kind = "+CMS ERROR: " if e.cms else ("+CME ERROR: " if e.plus else "#CME ERROR: ")
+        self.board.log("answer: %s%s" % (kind, e.code))  # every failure in the log, as numbered
         if e.code is None or ((e.plus or e.cms) and not self.profile["CMEE"]):
             self.code("ERROR")
             return
-        kind = "+CMS ERROR: " if e.cms else ("+CME ERROR: " if e.plus else "#CME ERROR: ")
         if self.profile["Q"]:
             return
         text = kind + str(e.code)

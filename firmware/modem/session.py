@@ -13,6 +13,7 @@ async def _start(m, form, args):
         my, peer, gw = await m.board.net.up(m.values)
     except NetError as e:
         m.state = "IDLE"
+        m.board.log("session: %s" % e.text)
         raise ATError(e.code) from None
     m.session = (my, peer, gw)
     m.state = "CONNECTED"
