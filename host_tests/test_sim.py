@@ -479,3 +479,45 @@ def test_every_failure_is_logged_with_its_code(sim):
     time.sleep(0.2)
     err = s.stderr()
     assert b"session: no network" in err and b"answer: #CME ERROR: 35865" in err
+
+
+def test_term_enter_sends_cr_lf_so_a_typed_mail_ends(tcp_sim):
+    """tools/term.py as a person uses it: keys on a terminal (a pty), Enter is CR there."""
+    host, port = tcp_sim.tcp_address()
+    master, slave = os.openpty()
+    p = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "tools", "term.py"), "%s:%d" % (host, port)],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    out = b""
+
+    def read_until(suffix, timeout=10):
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while not out.endswith(suffix) and time.monotonic() < deadline:
+            if select.select([p.stdout], [], [], 0.1)[0]:
+                out += os.read(p.stdout.fileno(), 4096)
+        return out
+
+    try:
+        assert b"connected" in p.stderr.readline()
+        for keys, want in (
+            (b"ATE0\r", b"ATE0\r" + OK),
+            (b'AT#REC1="ops@example.com"\r', OK),
+            (b'AT#SENDERADDR="panel@example.com"\r', OK),
+            (b"AT#CONNECTIONSTART\r", b"Ok_Info_GprsActivation\r\n"),
+            (b"AT#PUTMAIL\r", b"Ok_Info_WaitingForData\r\n"),
+            (b"typed by hand\r.\r", OK),  # Enter . Enter: CR LF . CR LF on the line
+        ):
+            out = b""
+            os.write(master, keys)
+            assert read_until(want).endswith(want), out
+        os.write(master, b"\x1d")
+        assert p.wait(10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)

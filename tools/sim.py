@@ -430,6 +430,12 @@ def parse_args(argv):
     return args
 
 
+def _python():
+    """How to call this Python in a hint: the project's venv as the README names it."""
+    rel = os.path.relpath(sys.executable, os.getcwd())
+    return rel if not rel.startswith("..") else sys.executable
+
+
 def lock_state(state):
     """The state folder for this simulator alone, readable by its owner only (settings hold
     passwords): 0700, files 0600 (umask 077, inherited by the MicroPython runtime). A second
@@ -488,7 +494,7 @@ async def serve(args):
             port = TcpPort()
             host, real = args.tcp[0], await port.listen(*args.tcp)
             status("serial: tcp://%s:%d" % (host, real))
-            hint = "nc %s %d" % (host, real)
+            hint = "%s tools/term.py %s:%d" % (_python(), host, real)
         else:
             port = PtyPort()
             status("serial: " + port.name)
