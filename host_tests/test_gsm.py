@@ -317,6 +317,20 @@ def test_cmgs_text_mode_lines_and_echo():
     )
 
 
+def test_gsm_charset_refuses_bytes_over_7f():
+    # found by tools/fuzz.py: this raised out of the handler (a fault) instead of answering
+    steps(
+        [
+            (b"AT+CMEE=1\r", OK),
+            (b"AT+CMGF=1\r", OK),
+            (b'AT+CSCS="GSM"\r', OK),
+            (b'AT+CMGS="112"\r', PROMPT),
+            (b"\x9b\xe2\x1a", cms(305)),
+            (b"AT\r", OK),
+        ]
+    )
+
+
 def test_smsmail_refuses_what_is_not_one_address():
     steps(
         [

@@ -246,9 +246,12 @@ def _decode_text(s, raw):
         except PDUError:
             raise ATError(CMS_BAD_TEXT, cms=True) from None
     if cs == "GSM":
-        from .smspdu import gsm_to_text
+        from .smspdu import PDUError, gsm_to_text
 
-        return gsm_to_text(raw)
+        try:
+            return gsm_to_text(raw)
+        except PDUError:  # a byte over 0x7F is no GSM code
+            raise ATError(CMS_BAD_TEXT, cms=True) from None
     if cs == "8859-1":
         return _latin1(raw)
     if cs == "PCCP437":
