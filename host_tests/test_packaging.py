@@ -189,14 +189,26 @@ def test_deploy_dry_run_builds_and_prints_the_commands(tmp_path, board):
         assert (build / "board.py").read_bytes() == f.read()
 
 
-def test_deploy_runs_mpremote_with_the_same_command(tmp_path):
+@pytest.fixture
+def repl_port():
+    """A pseudo terminal that answers like a MicroPython REPL (the tools probe the port)."""
+    from test_boardport import _pty
+
+    master, slave, path, stop = _pty(b"\r\n>>> ")
+    yield path
+    stop.set()
+    os.close(slave)
+    os.close(master)
+
+
+def test_deploy_runs_mpremote_with_the_same_command(tmp_path, repl_port):
     mpremote, log = fake_mpremote(tmp_path)
     build = tmp_path / "build"
     common = [
         "--board",
         "rp2040",
         "--port",
-        "/dev/ttyACM0",
+        repl_port,
         "--build-dir",
         str(build),
         "--mpremote",
@@ -270,12 +282,12 @@ def test_config_dry_run_shows_no_password(tmp_path):
 
 
 @pytest.mark.parametrize("how", ["env", "argument"])
-def test_config_passes_the_password_only_in_a_private_file(tmp_path, how):
+def test_config_passes_the_password_only_in_a_private_file(tmp_path, how, repl_port):
     mpremote, log = fake_mpremote(tmp_path)
     args = [
         os.path.join(TOOLS, "config.py"),
         "--port",
-        "/dev/ttyUSB0",
+        repl_port,
         "--wifi-ssid",
         "shop",
         "--mpremote",

@@ -28,6 +28,9 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from modem import params  # noqa: E402
 from modem.errors import ATError  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from boardport import probe  # noqa: E402
+
 # Runs on the board. R is the filesystem root ("" on the board; a directory in the tests).
 MERGE = """import json, os
 from modem.store import FileStore
@@ -102,6 +105,9 @@ def main(argv=None):
     values = None
     if args.wifi_ssid:
         values = {"WIFISSID": check("WIFISSID", args.wifi_ssid)}
+    if not args.dry_run:
+        probe(args.port)  # before the password is asked: no board, nothing to ask for
+    if args.wifi_ssid:
         if not args.dry_run:
             if args.wifi_pw is not None:
                 pw = args.wifi_pw

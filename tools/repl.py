@@ -31,6 +31,10 @@ def main(argv=None):
     if args.dry_run:
         print(shlex.join(argv))
         return 0
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from boardport import present
+
+    present(args.port)  # the modem keeps running: no probe that would interrupt it
     argv[0] = mpremote_cmd(argv[0])
     return subprocess.call(argv)
 
