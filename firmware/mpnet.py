@@ -194,6 +194,10 @@ class MPConn:
         except OSError:
             pass
 
+    def abort(self):
+        """Drop the connection at once, unsent bytes and all (a peer that reads nothing)."""
+        self._drop()
+
     async def close(self):
         try:
             await self._s.wait_closed()  # closes the socket (and frees the TLS state)

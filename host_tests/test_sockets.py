@@ -1176,3 +1176,27 @@ def test_udpdlemode_0_passes_etx_and_dle_untouched():
         udp.transport.close()
 
     run(go())
+
+
+def test_bare_etx_closes_even_when_the_peer_reads_nothing():
+    """The peer never reads, the host's bytes stall behind TCP flow control, then the host sends
+    a bare ETX: after a bounded wait (5 s of no progress) the modem aborts the socket and
+    answers OK, so a host can always close."""
+    data = os.urandom(4 * 1024 * 1024)
+
+    async def go():
+        async with Peer(rcvbuf=16384) as peer, Session() as s:
+            await setup(s, *tcp_profile(peer.port))
+            assert await s.cmd(b"AT#OTCP=1\r") == WAIT
+            r, w = await peer.accept()
+            wire = esc(data)
+            for i in range(0, len(wire), 65536):
+                s.port.send(wire[i : i + 65536])
+            s.port.send(ETX + b"AT\r")
+            t0 = time.monotonic()
+            await until(s, OK + OK, timeout=30)
+            assert 4 < time.monotonic() - t0 < 25
+            assert await s.cmd(b"AT#TCPPORT=1,23\r") == OK  # no service runs any more
+            w.close()
+
+    run(go())

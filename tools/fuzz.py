@@ -196,6 +196,9 @@ class Conn:
     async def close(self):
         pass
 
+    def abort(self):
+        pass
+
 
 class Net:
     def __init__(self):

@@ -69,7 +69,13 @@ class HostConn:
             self._w.transport.abort()
             raise
 
+    def abort(self):
+        """Drop the connection at once, unsent bytes and all (a peer that reads nothing)."""
+        self._w.transport.abort()
+
     async def close(self):
+        if self._w.transport.is_closing() and self._w.transport.get_write_buffer_size() == 0:
+            return  # aborted, or closed already
         self._w.close()
         try:
             await asyncio.wait_for(self._w.wait_closed(), _CLOSE_WAIT_S)

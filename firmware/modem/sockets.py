@@ -24,6 +24,9 @@ from . import params
 _SEGMENT = const(1460)  # a TXDELAY batch this big leaves at once; UDP datagrams at most this
 _RX = const(1024)  # bytes taken from a TCP socket at a time (at most twice that once escaped)
 _DGRAM = const(1500)  # longest datagram passed to the host; a longer one is cut to this
+_STALL_S = const(5)  # a peer that took nothing for this long: look for the host's ETX
+_POLL_S = const(1)
+_HELD = const(4096)  # host bytes read and held back meanwhile
 _ANY = "255.255.255.255"  # a TCPSERV/UDPSERV filter that lets any peer in [READ p30, p34]
 
 # How a data session ended.
@@ -155,8 +158,9 @@ class Link:
             if size:
                 left = self.delay - clock.ticks_diff(now, since)
                 if left <= 0:
-                    if not await self._send(batch):
-                        return _PEER_CLOSE
+                    why = await self._send(batch)
+                    if why:
+                        return why
                     batch = []
                     size = 0
                     continue
@@ -170,9 +174,8 @@ class Link:
             if data is None:
                 data, escaped = esc.expire(now)
                 if escaped:
-                    if size and not await self._send(batch):
-                        return _PEER_CLOSE
-                    return _ESCAPE
+                    why = await self._send(batch) if size else None
+                    return why or _ESCAPE
             elif not data:
                 return _SERIAL_END
             else:
@@ -190,29 +193,77 @@ class Link:
                 batch.append(data)
                 size += len(data)
             if size and (rest is not None or size >= _SEGMENT or not self.delay):
-                if not await self._send(batch):
-                    return _PEER_CLOSE
+                why = await self._send(batch)
+                if why:
+                    return why
                 batch = []
                 size = 0
             if rest is not None:
                 return _HOST_CLOSE
 
     async def _send(self, batch):
-        """One batch to the network; False when the TCP peer is gone. Returns only once the
-        socket took it: until then no serial byte is read (the host is held off)."""
+        """One batch to the network; None, or how the session ended while it waited
+        (_PEER_CLOSE, _HOST_CLOSE, _SERIAL_END). Returns only once the socket took it: until
+        then no serial byte is read (the host is held off), except a bounded look for the
+        host's closing ETX once the peer has read nothing for _STALL_S."""
         data = batch[0] if len(batch) == 1 else b"".join(batch)
         if self.kind == "tcp":
             try:
-                await self.conn.write(data)
+                await wait_for(self.conn.write(data), _STALL_S)
+            except asyncio.TimeoutError:  # the bytes stay queued in the connection
+                return await self._stalled()
             except NetError:
-                return False
-            return True
+                return _PEER_CLOSE
+            return None
         for i in range(0, len(data), _SEGMENT):  # one datagram per batch, at most _SEGMENT
             try:
                 await self.conn.send(data[i : i + _SEGMENT], self.peer[0], self.peer[1])
             except NetError:
                 raise ATError(SOCKET_IO) from None
-        return True
+        return None
+
+    async def _stalled(self):
+        """The peer reads nothing. A host can always close (docs/sockets.md): serial bytes are
+        read on, up to _HELD of them held back for the peer; a bare ETX then aborts the
+        socket. Should the host send more than that, the peer is given up (the socket
+        aborted) and the host's bytes are read and dropped until its ETX, so none of them
+        is taken for a command. Otherwise the write goes on once the peer reads."""
+        m = self.m
+        held = []
+        size = 0
+        dropping = False
+        while True:
+            if self.dec is not None and (dropping or size < _HELD):
+                try:
+                    data = await m.read_serial(_POLL_S)
+                except ATError:  # nothing from the host meanwhile
+                    data = None
+                if data == b"":
+                    return _SERIAL_END
+                if data:
+                    data, rest = self.dec.feed(data)
+                    if rest is not None:
+                        m.unread(rest)
+                        m.board.log("tcp: closed by the host while the peer read nothing")
+                        if not dropping:
+                            self.conn.abort()  # a close would wait for the peer to read
+                        return _HOST_CLOSE
+                    if not dropping:
+                        held.append(data)
+                        size += len(data)
+                        if size >= _HELD:
+                            dropping = True
+                            m.board.log("tcp: the peer reads nothing; socket aborted")
+                            self.conn.abort()
+                if dropping:
+                    continue
+            try:
+                await wait_for(self.conn.write(b""), _POLL_S)  # the queued bytes left?
+            except asyncio.TimeoutError:
+                continue
+            except NetError:
+                return _PEER_CLOSE
+            return await self._send(held) if held else None
 
     # ------------------------------------------------------------ network -> host
     async def _down(self):
