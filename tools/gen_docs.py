@@ -43,8 +43,10 @@ Conventions (S000333D App. B p49, p53; what host programs rely on: docs/hosts.md
   codes (OK, ERROR, NO CARRIER, `#CME ERROR`) but not the `Ok_Info_...` indications, which a
   host needs to know when data mode starts.
 - Values may be quoted or not (`AT#SMTPPORT="25"`, `AT#SMTPPORT=25`); `""` clears a string.
-  A value holding a control character (CR, LF, NUL, ...) is refused with 34882, so nothing a
-  host stores can inject SMTP or POP3 commands or mail header lines.
+  A value holding a control character (CR, LF, NUL, ..., C1 controls, U+2028, U+2029) is
+  refused with 34882, so nothing a host stores can inject SMTP or POP3 commands or mail header
+  lines. Numbers are ASCII digits only. A test form (`=?`) takes nothing after it (34819).
+  A multi-line BODYi is displayed one `#BODYi:` line per body line.
 - An `AT#` command takes the rest of its line (its value may contain `;` and `,`).
   Basic commands chain (`ATZE0V1`), and `+` commands chain with `;` (`ATE0+CMEE=1;+CREG=1`).
   A chain answers once: `OK` at the end, or the first error.
