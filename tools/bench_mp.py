@@ -513,6 +513,18 @@ def print_fragmentation(n=1000, heap="96wk"):
             "  after %4s rounds: used %6s of %s bytes, largest free block %6d bytes"
             % (rnd, u, total, int(free) * 32)
         )
+    if len(marks) > 2:
+        # From round 1 on (round 1 loads the modules for the first time), a heap that
+        # fragments shows as a largest free block that shrinks.
+        print(
+            "  largest free block, round 1 -> round %s: %d -> %d bytes (smallest seen %d)"
+            % (
+                marks[-1][0],
+                int(marks[1][1]) * 32,
+                int(marks[-1][1]) * 32,
+                min(int(f) for _, f in marks[1:]) * 32,
+            )
+        )
     print("  %s" % ("no MemoryError" if "rounds %d" % n in out else "did not finish"))
     print()
 
