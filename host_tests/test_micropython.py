@@ -303,6 +303,42 @@ def test_putmail_plain(mp_sim):
     assert msg.get_payload(decode=True) == b"Tank 3 level low\r\n.dot line\r\ncaf\xc3\xa9 = 1\r\n"
 
 
+def test_sms_as_mail_in_text_and_pdu_mode_then_a_restart(mp_sim):
+    """An SMS-only host: no AT#CONNECTIONSTART; text (8859-1) and PDU SMS arrive as mail."""
+    s = mp_sim("--tcp", "127.0.0.1:0")
+    with smtp_server() as (port, rec), s.connect() as c:
+        c.sendall(b"ATE0\r")
+        assert recv_until(c, OK).endswith(b"ATE0\r" + OK)
+        for line in [
+            b'AT#SMTPSERV="127.0.0.1"',
+            b"AT#SMTPPORT=%d" % port,
+            b'AT#SENDERADDR="panel@example.com"',
+            b'AT#SMSMAIL="{number}@sms.example.net"',
+            b"AT+CMEE=1",
+            b"AT+CMGF=1",
+            b'AT+CSCS="8859-1"',
+        ]:
+            ask(c, line + b"\r", OK)
+        ask(c, b'AT+CMGS="+4917012345"\r', b"\r\n> ")
+        ask(c, b"T\xfcr offen\x1a", b"\r\n+CMGS: 0\r\n" + OK, timeout=30)
+        ask(c, b"AT+CMGF=0\r", OK)
+        ask(c, b"AT+CMGS=23\r", b"\r\n> ")
+        hello = b"0011000B916407281553F80000AA0AE8329BFD4697D9EC37"
+        ask(c, hello + b"\x1a", b"\r\n+CMGS: 1\r\n" + OK, timeout=30)
+        ask(c, b"AT#VSTATE\r", b'\r\n#STATE: "IDLE"\r\n' + OK)
+        ask(c, b"AT+CFUN=1,1\r", OK)  # a restart of the modem: echo on again (not &W-saved)
+        want = b'AT#SMSMAIL?\r\r\n#SMSMAIL: "{number}@sms.example.net"\r\n' + OK
+        ask(c, b"AT#SMSMAIL?\r", want)  # the stored settings kept
+    first, second = [parse(m[3]) for m in rec.messages]
+    assert [m[2] for m in rec.messages] == [
+        ["4917012345@sms.example.net"],
+        ["46708251358@sms.example.net"],
+    ]
+    assert first["Subject"] == "SMS to +4917012345"
+    assert first.get_payload(decode=True) == "Tür offen\r\n".encode()
+    assert second.get_payload(decode=True) == b"hellohello\r\n"
+
+
 @pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
 def test_putmail_auth(mp_sim, mech):
     other = {"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[mech]
