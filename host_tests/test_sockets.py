@@ -126,7 +126,11 @@ class Peer:
         return await asyncio.wait_for(self.conns.get(), 5)
 
 
+PEERS = []
+
+
 async def echo(r, w):
+    PEERS.append(bytes(w.get_extra_info("peername")))
     while True:
         data = await r.read(65536)
         if not data:
@@ -973,7 +977,11 @@ class Port:
         return data
 
 
+PEERS = []
+
+
 async def echo(r, w):
+    PEERS.append(bytes(w.get_extra_info("peername")))
     while True:
         data = await r.read(512)
         if not data:
@@ -1041,6 +1049,14 @@ async def main():
     print("UDPCLOSE", repr(await cmd(b"\x03")))
     peer.close()
     print("PING", repr(await cmd(b"AT#PING\r", 1500)))
+    # AT#OUTPORT: the local port of the next socket (mpnet binds, then connects).
+    await cmd(b'AT#TCPSERV=1,"127.0.0.1"\r')
+    await cmd(b"AT#TCPPORT=1,%d\r" % ECHO)
+    await cmd(b"AT#OUTPORT=%d\r" % OUT)
+    print("OTCPOUT", repr(await cmd(b"AT#OTCP=1\r")))
+    print("OUTECHO", repr(await cmd(b"x")))
+    print("OUTCLOSE", repr(await cmd(b"\x03")))
+    print("OUTPEER", PEERS[-1][2] * 256 + PEERS[-1][3])
     srv.close()
     port.send(b"")
     await asyncio.wait_for(task, 5)
@@ -1055,11 +1071,13 @@ def test_same_core_under_micropython():
     """sockets.py and datamode.py on the MicroPython unix port, with mpnet.MPNet: TCP client
     with escaping, +++ / ATO, listener, UDP and PING, all inside one MicroPython process."""
     root = os.path.dirname(HERE)
-    head = "SYSPATH = %r\nECHO = %d\nLISTEN = %d\nUDP = %d\n" % (
+    out = free_port()
+    head = "SYSPATH = %r\nECHO = %d\nLISTEN = %d\nUDP = %d\nOUT = %d\n" % (
         [os.path.join(root, d) for d in ("firmware", "boards/unix", "boards/host")],
         free_port(),
         free_port(),
         free_port(socket.SOCK_DGRAM),
+        out,
     )
     r = subprocess.run(
         [MICROPYTHON, "-X", "heapsize=8M", "-c", head + MP_SCRIPT],
@@ -1096,6 +1114,10 @@ def test_same_core_under_micropython():
     assert got["UDPCLOSE"] == b(CLOSED + OK)
     ping = eval(got["PING"])
     assert ALIVE.fullmatch(ping[: -len(OK)]) and ping.endswith(OK)
+    assert got["OTCPOUT"] == b(WAIT)
+    assert got["OUTECHO"] == b(b"x")
+    assert got["OUTCLOSE"] == b(OK)
+    assert got["OUTPEER"] == str(out)  # the peer saw the connection come from AT#OUTPORT
 
 
 def test_otcp_with_crlf_sends_no_lf_to_the_peer():
