@@ -85,8 +85,10 @@ def pyftpd(root, tls=None, certfile=None, handler_attrs=None):
 
 def _implicit_handle(self):
     """Implicit FTPS (port-990 style): the TLS handshake before the greeting."""
+    from pyftpdlib.handlers import FTPHandler
+
     self.secure_connection(self.ssl_context)
-    type(self).__mro__[2].handle(self)  # FTPHandler.handle: the banner, now over TLS
+    FTPHandler.handle(self)  # the banner, now over TLS
 
 
 # ---------------------------------------------------------------- vsftpd
@@ -120,7 +122,7 @@ anon_upload_enable=YES
 anon_mkdir_write_enable=NO
 anon_other_write_enable=YES
 anon_umask=022
-ftp_username=nobody
+ftp_username=ftp
 secure_chroot_dir={empty}
 seccomp_sandbox=NO
 isolate=NO
@@ -156,8 +158,8 @@ def vsftpd(tls=None, certfile=None):
         os.makedirs(d)
     os.chmod(base, 0o755)
     os.chmod(root, 0o755)  # vsftpd refuses a chroot the anonymous user may write to
-    nobody = pwd.getpwnam("nobody")
-    os.chown(os.path.join(root, "up"), nobody.pw_uid, nobody.pw_gid)
+    owner = pwd.getpwnam("ftp")  # the anonymous user (the Debian package creates it)
+    os.chown(os.path.join(root, "up"), owner.pw_uid, owner.pw_gid)
     port = free_port()
     conf = _CONF.format(port=port, root=root, empty=empty, log=os.path.join(base, "log"))
     if tls:
@@ -187,3 +189,94 @@ def vsftpd(tls=None, certfile=None):
             p.wait()
         err.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a fake, for faults only
+class FaultFTP:
+    """A minimal FTP server for faults real servers do not produce on demand.
+
+    fault: "cut" (RETR: part of the file, then the control connection drops without a
+    reply), "426" (RETR: part of the file, then 426), "full" (STOR: takes the data, then
+    552), "stor-cut" (STOR: takes 1000 bytes, then 426 and both connections close),
+    "silent" (no greeting at all).
+    """
+
+    def __init__(self, fault, size=200000):
+        self.fault = fault
+        self.size = size
+        self.got = bytearray()
+
+    async def __aenter__(self):
+        import asyncio
+
+        self.server = await asyncio.start_server(self._client, HOST, 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc):
+        self.server.close()
+
+    async def _client(self, r, w):
+        import asyncio
+
+        if self.fault == "silent":
+            await asyncio.sleep(30)
+            w.close()
+            return
+        w.write(b"220 fault server\r\n")
+        data_srv = None
+        conns = asyncio.Queue()
+        try:
+            while True:
+                line = await r.readline()
+                if not line:
+                    break
+                cmd = line.strip().split(b" ")[0].upper()
+                if cmd == b"USER":
+                    w.write(b"331 password please\r\n")
+                elif cmd == b"PASS":
+                    w.write(b"230 logged in\r\n")
+                elif cmd in (b"TYPE", b"QUIT", b"DELE", b"ABOR"):
+                    w.write(b"221 bye\r\n" if cmd == b"QUIT" else b"200 ok\r\n")
+                elif cmd == b"PASV":
+
+                    async def on_data(dr, dw):
+                        await conns.put((dr, dw))
+
+                    data_srv = await asyncio.start_server(on_data, HOST, 0)
+                    p = data_srv.sockets[0].getsockname()[1]
+                    w.write(
+                        b"227 Entering Passive Mode (127,0,0,1,%d,%d).\r\n" % (p >> 8, p & 255)
+                    )
+                elif cmd == b"RETR":
+                    dr, dw = await conns.get()
+                    w.write(b"150 here it comes\r\n")
+                    dw.write(b"\x55" * (self.size // 2))
+                    await dw.drain()
+                    dw.close()
+                    if self.fault == "cut":
+                        w.transport.abort()
+                        return
+                    w.write(b"426 Connection closed; transfer aborted.\r\n")
+                elif cmd == b"STOR":
+                    dr, dw = await conns.get()
+                    w.write(b"150 send it\r\n")
+                    if self.fault == "stor-cut":
+                        self.got += await dr.readexactly(1000)
+                        w.write(b"426 Connection closed; transfer aborted.\r\n")
+                        await w.drain()
+                        dw.transport.abort()
+                        w.transport.abort()
+                        return
+                    self.got += await dr.read()
+                    dw.close()
+                    w.write(b"552 Requested file action aborted. Exceeded storage allocation.\r\n")
+                else:
+                    w.write(b"502 not here\r\n")
+                await w.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if data_srv is not None:
+                data_srv.close()
+            w.close()

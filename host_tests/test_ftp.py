@@ -5,12 +5,14 @@ active, TYPE I and A, FTPS explicit (AUTH TLS) and implicit, 10 MB each way, fai
 """
 
 import asyncio
+import contextlib
 import hashlib
 import os
 
 import pytest
 
 from ftp_servers import (
+    FaultFTP,
     PASSWORD,
     READER,
     READER_PW,
@@ -245,5 +247,168 @@ def test_vftp_shows_the_ftp_parameters_without_the_password():
             b'#FTPSERV: ""\r\n#FTPTIMEOUT: 180\r\n#FTPTYPE: "I"\r\n#FTPUN: ""\r\n'
             b"#FTPVERIFY: 1\r\n" + OK
         )
+
+    run(go())
+
+
+# ------------------------------------------------------------------ both servers: TLS, size
+@contextlib.contextmanager
+def server(kind, tmp_path, tls=None, certfile=None):
+    """(port, directory of the files to fetch, upload directory, user, password, put path)."""
+    if kind == "pyftpdlib":
+        with pyftpd(tmp_path, tls, certfile) as port:
+            yield port, str(tmp_path), str(tmp_path), USER, PASSWORD, b""
+    else:
+        with vsftpd(tls, certfile) as (port, root):
+            yield port, root, os.path.join(root, "up"), "anonymous", "", b"up"
+
+
+SERVERS = ["pyftpdlib", "vsftpd"]
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+@pytest.mark.parametrize("sec", [1, 2], ids=["explicit", "implicit"])
+def test_ftps_verifies_the_certificate_and_protects_the_data(tmp_path, kind, sec):
+    cafile, chain = cert_files(tmp_path)
+    payload = os.urandom(70000) + ETX + DLE
+
+    async def go():
+        with server(
+            kind,
+            tmp_path / "srv" if kind == "pyftpdlib" else tmp_path,
+            "explicit" if sec == 1 else "implicit",
+            chain,
+        ) as (port, root, updir, user, pw, up):
+            with open(os.path.join(root, "data.bin"), "wb") as f:
+                f.write(payload)
+            async with Session() as s:
+                extra = [
+                    b'AT#FTPSERV="localhost"',
+                    b"AT#FTPSEC=%d" % sec,
+                    b'AT#FTPPUTPATH="%s"' % up,
+                ]
+                await setup(s, port, extra, user, pw)
+                # no CA that signed the server's certificate: refused (38062)
+                assert await s.cmd(b"AT#FTPGET\r") == cme(38062)
+                assert await s.cmd(b"AT\r") == OK
+                s.board.ca_path = cafile  # as AT#CACERT would install it
+                got = await ftpget(s)
+                assert got == BEGIN + esc(payload) + ETX + OK, await s.cmd(b"AT#FTPLOG\r")
+                for mode in (1, 0):
+                    assert await s.cmd(b"AT#FTPMODE=%d\r" % mode) == OK
+                    assert await ftpput(s, esc(payload[:40000]), esc(payload[40000:]) + ETX) == (
+                        ETX + OK
+                    )
+                    with open(os.path.join(updir, "up.bin"), "rb") as f:
+                        assert f.read() == payload
+                    os.remove(os.path.join(updir, "up.bin"))
+                log = await s.cmd(b"AT#FTPLOG\r")
+                assert (b'"PROT",200' in log) and (b'"AUTH",234' in log) == (sec == 1)
+                s.board.ca_path = None
+                assert await s.cmd(b"AT#FTPVERIFY=0\r") == OK  # the opt-out, as SMTPVERIFY
+                assert (await ftpget(s)).endswith(ETX + OK)
+
+    (tmp_path / "srv").mkdir()
+    run(go())
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+@pytest.mark.parametrize("mode", [1, 0], ids=["passive", "active"])
+def test_ten_megabytes_each_way_with_a_checksum(tmp_path, kind, mode):
+    size = 10 * 1024 * 1024
+    blob = os.urandom(size)
+    digest = hashlib.sha256(blob).hexdigest()
+
+    async def go():
+        with server(kind, tmp_path, None) as (port, root, updir, user, pw, up):
+            with open(os.path.join(root, "data.bin"), "wb") as f:
+                f.write(blob)
+            async with Session() as s:
+                await setup(
+                    s, port, [b"AT#FTPMODE=%d" % mode, b'AT#FTPPUTPATH="%s"' % up], user, pw
+                )
+                out = await ftpget(s, 120)
+                assert out[: len(BEGIN)] == BEGIN and out.endswith(ETX + OK)
+                body = out[len(BEGIN) : -len(ETX + OK)]
+                got = body.replace(DLE + ETX, ETX).replace(DLE + DLE, DLE)  # no DLE DLE ETX
+                assert len(body) - len(got) == blob.count(ETX) + blob.count(DLE)
+                assert hashlib.sha256(got).hexdigest() == digest
+                assert await s.cmd(b"AT#FTPPUT\r") == WAIT
+                step = 256 * 1024
+                for i in range(0, size, step):
+                    s.port.send(esc(blob[i : i + step]))
+                s.port.send(ETX)
+                assert await until_done(s, 120) == ETX + OK
+            with open(os.path.join(updir, "up.bin"), "rb") as f:
+                assert hashlib.sha256(f.read()).hexdigest() == digest
+
+    run(go())
+
+
+def test_vsftpd_plain_ascii_and_failures(tmp_path):
+    async def go():
+        with vsftpd() as (port, root):
+            with open(os.path.join(root, "t.txt"), "wb") as f:
+                f.write(b"one\ntwo\n")
+            async with Session() as s:
+                extra = [b"AT#FTPTYPE=A", b'AT#FTPGETFILENAME="t.txt"', b'AT#FTPPUTPATH="up"']
+                await setup(s, port, extra, "anonymous", "")
+                # vsftpd sends TYPE A files as stored (LF); the modem delivers NVT, CR LF
+                assert await ftpget(s) == BEGIN + b"one\r\ntwo\r\n" + ETX + OK
+                assert await ftpput(s, b"a\r\nb\n" + ETX) == ETX + OK
+                assert await s.cmd(b'AT#FTPGETFILENAME="missing.txt"\r') == OK
+                assert await s.cmd(b"AT#FTPGET\r") == cme(38064)
+                assert await s.cmd(b'AT#FTPPUTPATH="ro"\r') == OK
+                assert await s.cmd(b"AT#FTPPUT\r") == cme(38065)
+                assert await s.cmd(b'AT#FTPUN="panel"\r') == OK  # anonymous only: 530
+                assert await s.cmd(b"AT#FTPGET\r") == cme(38063)
+                assert await s.cmd(b"AT\r") == OK
+            # vsftpd stores TYPE A uploads as sent (ascii_upload_enable=NO): NVT CR LF
+            with open(os.path.join(root, "up", "up.bin"), "rb") as f:
+                assert f.read() == b"a\r\nb\r\n"
+
+    run(go())
+
+
+# ------------------------------------------------------------------ faults (a fake server)
+@pytest.mark.parametrize("fault", ["cut", "426"])
+def test_download_broken_off_ends_with_etx_then_the_error(fault):
+    async def go():
+        async with FaultFTP(fault, 20000) as srv, Session() as s:
+            await setup(s, srv.port)
+            out = await ftpget(s)
+            assert out == BEGIN + b"\x55" * 10000 + ETX + cme(38067)
+            assert await s.cmd(b"AT\r") == OK
+
+    run(go())
+
+
+def test_upload_refused_for_space_or_broken_off_never_answers_ok():
+    async def go():
+        async with FaultFTP("full") as srv, Session() as s:
+            await setup(s, srv.port)
+            assert await ftpput(s, b"data" + ETX) == ETX + cme(38066)
+            assert srv.got == b"data"
+            assert await s.cmd(b"AT\r") == OK
+        async with FaultFTP("stor-cut") as srv, Session() as s:
+            await setup(s, srv.port)
+            assert await s.cmd(b"AT#FTPPUT\r") == WAIT
+            s.port.send(b"x" * 1000)
+            await asyncio.sleep(0.3)  # the server has hung up meanwhile
+            for _ in range(5):
+                s.port.send(b"y" * 100000)  # still read and dropped up to the ETX
+            s.port.send(ETX + b"AT\r")
+            assert await until_done(s) == ETX + cme(38067) + OK
+
+    run(go())
+
+
+def test_no_greeting_within_ftptimeout():
+    async def go():
+        async with FaultFTP("silent") as srv, Session() as s:
+            await setup(s, srv.port, [b"AT#FTPTIMEOUT=1"])
+            assert await s.cmd(b"AT#FTPGET\r") == cme(38068)
+            assert await s.cmd(b"AT\r") == OK
+            assert b'"GREETING",0,"GREETING: timeout"' in await s.cmd(b"AT#FTPLOG\r")
 
     run(go())

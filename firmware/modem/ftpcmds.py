@@ -13,7 +13,7 @@ from .errors import (
     SERIAL_TIMEOUT,
     SERVICE_RUNNING,
 )
-from .ftp import NVT, FTPClient, retr_code, seven_bit, stor_code
+from .ftp import NVT, FTPClient, retr_code, stor_code
 from .tlsconf import TLSConfig
 
 
@@ -61,7 +61,7 @@ async def _ftpget(m, form, args):
     m.busy.add("ftp")
     try:
         client = await _open(m, ip, v["FTPGETPATH"], "RETR", b"RETR " + name, retr_code)
-        ascii_ = v["FTPTYPE"] == "A"
+        nvt = NVT() if v["FTPTYPE"] == "A" else None
         await m.begin_data()
         m.code("Ok_Info_DataBegin", final=False)  # [READ p28, p73]
         await m.flush()
@@ -72,8 +72,8 @@ async def _ftpget(m, form, args):
                 data = await client.read()
                 if not data:
                     break
-                if ascii_:
-                    data = seven_bit(data)
+                if nvt is not None:  # a server that sends LF alone (vsftpd) still gives CR LF
+                    data = nvt.feed(data)
                 # Awaited before the next read: a host that does not read holds the server.
                 await port.write(encode(data))
             await client.finish(False)
