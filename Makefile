@@ -40,6 +40,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(VPY) tools/bench.py
 	$(VPY) tools/bench_sockets.py
+	$(VPY) tools/bench_ftp.py
 	$(VPY) tools/bench_mp.py
 
 mpy: $(STAMP)
