@@ -37,7 +37,7 @@ def setup(c, port, extra=()):
 
 
 @pytest.mark.parametrize("sec", [0, 1], ids=["plain", "explicit-ftps"])
-def test_ftpget_and_ftpput_under_micropython(mp_sim, tmp_path, sec):
+def test_ftpget_and_ftpput_under_micropython(mp_sim, tmp_path, sec):  # noqa: F811
     root = tmp_path / "srv"
     root.mkdir()
     blob = (bytes(range(256)) + ETX + DLE) * 1200 + os.urandom(100000)  # ~410 KB
