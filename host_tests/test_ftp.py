@@ -412,3 +412,34 @@ def test_no_greeting_within_ftptimeout():
             assert b'"GREETING",0,"GREETING: timeout"' in await s.cmd(b"AT#FTPLOG\r")
 
     run(go())
+
+
+# ------------------------------------------------------------------ the sans-I/O pieces
+def test_reply_parser_multiline_split_reads_and_caps():
+    from modem.ftp import MAX_LINE, ReplyParser
+
+    p = ReplyParser()
+    assert p.feed(b"220-Welcome\r\n220 no, not the end yet? it is") == []
+    assert p.pending()
+    assert p.feed(b"\r\n") == [(220, b"Welcome")]
+    # RFC 959 4.2: inner lines may start with digits (another code, or the same one with "-")
+    got = p.feed(b"211-Features:\r\n 211 x\r\n150 inner\r\n211-also inner\r\n211 End\r\n3")
+    assert got == [(211, b"Features:")] and p.pending()
+    assert p.feed(b"31 Password required\n") == [(331, b"Password required")]
+    assert p.feed(b"garbage\r\n") == [(0, b"garbage")]
+    long = p.feed(b"550 " + b"x" * 5000 + b"\r\n")
+    assert long == [(550, b"x" * (MAX_LINE - 4))]
+    assert p.feed(b"226\r\n") == [(226, b"")]
+
+
+def test_pasv_port_nvt_and_seven_bit():
+    from modem.ftp import NVT, pasv_port, seven_bit
+
+    assert pasv_port(b"Entering Passive Mode (127,0,0,1,195,80).") == 195 * 256 + 80
+    assert pasv_port(b"Entering Passive Mode 10,0,0,9,4,1") == 1025
+    assert pasv_port(b"Entering Passive Mode (1,2,3)") is None
+    assert pasv_port(b"Entering Passive Mode (1,2,3,4,999,1)") is None
+    assert seven_bit(bytes([0x41, 0xC1, 0xFF, 0x80])) == b"AA\x7f\x00"
+    n = NVT()
+    out = n.feed(b"a\nb\r") + n.feed(b"\nc\r") + n.feed(b"d\n") + n.feed(b"\n")
+    assert out == b"a\r\nb\r\nc\rd\r\n\r\n"
