@@ -634,7 +634,7 @@ def _unload(names=_TRANSIENT):
     """Forget handler modules; the next use imports them again (heap: docs/design.md)."""
     if "mail" in names or "getmail" in names:
         names = list(names) + list(_TRANSIENT)
-    if "sockets" in names or "ftpcmds" in names:
+    if "sockets" in names or ("ftpcmds" in names and "sockets" not in KEEP):
         names = list(names) + ["datamode"]
     pkg = sys.modules.get("modem")
     gone = False
