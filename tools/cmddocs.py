@@ -10,7 +10,8 @@ COMMANDS = {
         "OK; AT#CACERT? answers #CACERT: 1 when one is installed, else 0",
         "34882 not a PEM certificate or over 8192 bytes; 37123; 37980; 34824",
         "Extension: a CA certificate that TLS verification trusts besides the system's "
-        "(SMTPSEC, POP3SEC). Verification is turned off only by SMTPVERIFY=0 or POP3VERIFY=0.",
+        "(SMTPSEC, POP3SEC, FTPSEC). Verification is turned off only by SMTPVERIFY=0, "
+        "POP3VERIFY=0 or FTPVERIFY=0.",
     ),
     "#CONNECTIONSTART": (
         "AT#CONNECTIONSTART",
@@ -29,6 +30,30 @@ COMMANDS = {
         '#MY IP: "a.b.c.d", #PEER IP: "...", #GATEWAY IP: "..."',
         "35867",
         "",
+    ),
+    "#FTPGET": (
+        "AT#FTPGET",
+        "Ok_Info_DataBegin once the server opened the file, its bytes (ETX as DLE ETX, DLE as "
+        "DLE DLE), a bare ETX, then OK once the server confirmed the transfer (226/250)",
+        "35867 no session; 37123 another service runs; 38050 FTPSERV or FTPGETFILENAME empty; "
+        "38027 name not resolved; 38060-38069 FTP steps. An error after Ok_Info_DataBegin "
+        "comes after the closing ETX",
+        "Downloads FTPGETPATH/FTPGETFILENAME (FTPTYPE, FTPMODE, FTPSEC). See docs/ftp.md.",
+    ),
+    "#FTPLOG": (
+        "AT#FTPLOG",
+        '#FTPLOG: "<step>",<reply code>,"<reply text>",<ms> per step of the last session',
+        "",
+        "Extension: the last FTP exchange (never the password), as #SMTPLOG for mail.",
+    ),
+    "#FTPPUT": (
+        "AT#FTPPUT, then the data (ETX as DLE ETX, DLE as DLE DLE), then a bare ETX",
+        "Ok_Info_WaitingForData once the server is ready to store; the ETX is echoed; OK "
+        "once the server confirmed the file (226/250)",
+        "35867 no session; 37123 another service runs; 38050 FTPSERV or FTPPUTFILENAME empty; "
+        "38027 name not resolved; 38060-38069 FTP steps; 37980 no serial byte for DATATIMEOUT. "
+        "A failed upload never answers OK",
+        "Uploads the host's data as FTPPUTPATH/FTPPUTFILENAME. See docs/ftp.md.",
     ),
     "#GETMAIL": (
         "AT#GETMAIL",
@@ -469,9 +494,12 @@ PARAMS = {
     "FTPPUTFILENAME": "file to create",
     "FTPPUTPATH": "upload directory",
     "FTPPW": "password",
+    "FTPSEC": "0 none, 1 explicit FTPS (AUTH TLS), 2 implicit FTPS",
     "FTPSERV": "server name or address",
+    "FTPTIMEOUT": "seconds to wait for any reply or data",
     "FTPTYPE": "A ASCII, I binary",
     "FTPUN": "user",
+    "FTPVERIFY": "1 verify the certificate, 0 do not",
     "DLEMODE": "1 ETX/DLE escaping, 0 transparent",
     "TCPPORT": "remote or listening port",
     "TCPSERV": "remote host, or peer filter",

@@ -45,6 +45,17 @@ TCP_OPEN_FAILED = const(38016)  # [HOST] TCP open failed: refused, unreachable, 
 NOT_CONFIGURED = const(38050)  # OURS: server/port/remote not set, or a filter not an address
 LISTEN_FAILED = const(38051)  # OURS: the listening port could not be opened
 SOCKET_IO = const(38052)  # OURS: a UDP datagram could not be sent or received
+# OURS: FTP steps of AT#FTPGET / AT#FTPPUT (block 38060-38069, docs/ftp.md).
+FTP_CONNECT = const(38060)
+FTP_GREETING = const(38061)
+FTP_TLS = const(38062)
+FTP_LOGIN = const(38063)
+FTP_NO_FILE = const(38064)
+FTP_DENIED = const(38065)
+FTP_FULL = const(38066)
+FTP_LOST = const(38067)
+FTP_NO_ANSWER = const(38068)
+FTP_COMMAND = const(38069)
 
 
 # SMS (3GPP TS 27.005 3.2.5): '+CMS ERROR: <n>' once AT+CMEE enabled it (S000293I p10). 0-127

@@ -35,6 +35,7 @@ COMMANDS = (
     "#VVERSION atcmds x\n#CACERT atcmds xsrt\n"
     "#OTCP sockets xs\n#LTCPSTART sockets xs\n#LTCPSTOP sockets xs\n#OUDP sockets x\n"
     "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
+    "#FTPGET ftpcmds x\n#FTPPUT ftpcmds x\n#FTPLOG ftpcmds x\n"
 )
 _TRANSIENT = (
     "mail",
@@ -46,10 +47,11 @@ _TRANSIENT = (
     "tlsconf",
     "smsmail",
     "smspdu",
+    "ftp",
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
-_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms")
+_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds")
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
@@ -130,6 +132,7 @@ class Modem:
         self.sms = None  # the SMS settings (modem.sms), loaded with the first SMS command
         self.ticker = None  # fn(modem) the link watch calls while idle (AT+CCED=1 reports)
         self.last_smtp = []  # trace of the last SMTP exchange (no secrets)
+        self.last_ftp = []  # trace of the last FTP exchange (no secrets)
         self.resume = None  # async fn: ATO returns to a data session left with +++
         self.hangup = None  # async fn: ATH and the end of the session close sockets, listeners
         self.watch = None  # a service waiting in command mode (listener): see read_line
@@ -634,7 +637,7 @@ def _unload(names=_TRANSIENT):
     """Forget handler modules; the next use imports them again (heap: docs/design.md)."""
     if "mail" in names or "getmail" in names:
         names = list(names) + list(_TRANSIENT)
-    if "sockets" in names:
+    if "sockets" in names or ("ftpcmds" in names and "sockets" not in KEEP):
         names = list(names) + ["datamode"]
     pkg = sys.modules.get("modem")
     gone = False
