@@ -163,16 +163,19 @@ def test_full_queue_answers_38070_and_keeps_what_it_holds(tmp_path):
                 assert got == OK
                 held += 1
             assert held == 4  # 16 KB hold four mails of ~3.4 KB, not five
-            # full: refused before data mode, the body never typed
-            assert await s.cmd(b"AT#PUTMAIL\r") == FULL
+            await queue(s, b"short")  # what still fits is taken
+            assert await s.cmd(b"AT#OUTBOXMAX=15\r") == b"\r\n#CME ERROR: 34882\r\n"
+            assert await s.cmd(b"AT#PUTMAIL\r") == WAIT
+            assert await s.cmd(b"x" * 3000 + END) == FULL
+            assert [n[-2:] for n in os.listdir(tmp_path / "outbox")] == [".m"] * (held + 1)
             assert sorted(os.listdir(tmp_path / "outbox"))[-1].endswith(".m")
-            assert voutbox(await s.cmd(b"AT#VOUTBOX\r"))[0] == held
+            assert voutbox(await s.cmd(b"AT#VOUTBOX\r"))[0] == held + 1
             srv.up()
             s.board.network = True
-            await until(lambda: len(srv.rec.messages) == held)
+            await until(lambda: len(srv.rec.messages) == held + 1)
             await until(lambda: s.modem.sender is None)
             await queue(s, body(99))  # room again
-            await until(lambda: len(srv.rec.messages) == held + 1)
+            await until(lambda: len(srv.rec.messages) == held + 2)
             return held
 
     try:
@@ -181,7 +184,7 @@ def test_full_queue_answers_38070_and_keeps_what_it_holds(tmp_path):
         srv.down()
     assert [body_of(m[3]) for m in srv.rec.messages] == [
         body(i, 3000) + b"\r\n" for i in range(held)
-    ] + [body(99) + b"\r\n"]
+    ] + [b"short\r\n", body(99) + b"\r\n"]
 
 
 def test_permanent_refusal_is_recorded_and_the_queue_goes_on(tmp_path):
