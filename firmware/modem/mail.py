@@ -15,7 +15,6 @@ from .errors import (
     SMTP_SENDER,
 )
 from .mailbody import BodyComposer, EndScanner
-from .smtp import TLSConfig, open_session
 from . import params
 
 _SECURITY = ("NONE", "STARTTLS", "TLS")
@@ -136,6 +135,8 @@ async def open_smtp(m, to, cc, ip):
     ATError; m.last_smtp holds the exchange."""
     v = m.values
     _envelope(m, to, cc)
+    from .smtp import TLSConfig, open_session  # here: a queued mail (OUTBOX=1) needs no SMTP
+
     security = _SECURITY[v["SMTPSEC"]]
     tls = TLSConfig(v["SMTPSERV"], verify=bool(v["SMTPVERIFY"]), cafile=m.board.cafile())
     m.last_smtp = []

@@ -35,7 +35,7 @@ COMMANDS = (
     "#VVERSION atcmds x\n#CACERT atcmds xsrt\n"
     "#OTCP sockets xs\n#LTCPSTART sockets xs\n#LTCPSTOP sockets xs\n#OUDP sockets x\n"
     "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
-    "#VOUTBOX outbox x\n#OUTBOXFLUSH outbox x\n#OUTBOXCLEAR outbox x\n"
+    "#VOUTBOX outboxcmd x\n#OUTBOXFLUSH outboxcmd x\n#OUTBOXCLEAR outboxcmd x\n"
 )
 _TRANSIENT = (
     "mail",
@@ -48,6 +48,7 @@ _TRANSIENT = (
     "smsmail",
     "smspdu",
     "outbox",
+    "outboxcmd",
     "outsend",
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and

@@ -1,5 +1,4 @@
-"""The outbox on flash (docs/outbox.md): writing a mail durably, the queue, AT#VOUTBOX,
-AT#OUTBOXFLUSH, AT#OUTBOXCLEAR."""
+"""The outbox on flash (docs/outbox.md): the queue's files and writing a mail durably."""
 
 import os
 
@@ -13,7 +12,6 @@ from .errors import ATError, NetError, OUTBOX_FULL
 _MAGIC = b"MTGW1 "
 _END = b"\r\n.\r\n"
 _RESERVE = const(32768)  # flash left free for the settings file and the CA certificate
-_SHOW = const(32)  # mail lines AT#VOUTBOX shows at most
 
 
 def _seq(name):
@@ -24,7 +22,7 @@ def _seq(name):
     return int(s) if k > 0 and s.isdigit() else -1
 
 
-def _size(box):
+def size_of(box):
     n = 0
     for e in box:
         n += e[2]
@@ -112,7 +110,7 @@ def _mkdir(d):
         os.mkdir(d)
 
 
-def _remove(path):
+def remove(path):
     try:
         os.remove(path)
     except OSError:
@@ -136,14 +134,14 @@ class Writer:
             _mkdir(d)
             q, bad, part = scan(d)
             for e in part:  # left by a power cut: never a mail
-                _remove(d + "/" + e[1])
+                remove(d + "/" + e[1])
         except OSError:
             raise ATError(OUTBOX_FULL) from None
-        room = m.values["OUTBOXMAX"] * 1024 - _size(q)
+        room = m.values["OUTBOXMAX"] * 1024 - size_of(q)
         self.bad = bad  # failed mails make room for new ones (docs/outbox.md)
         free = _free(d)
         if free is not None:
-            room = min(room, free - _RESERVE + _size(bad))
+            room = min(room, free - _RESERVE + size_of(bad))
         last = 0
         for box in (q, bad, part):
             if box and box[-1][0] > last:
@@ -164,7 +162,7 @@ class Writer:
 
     def _reclaim(self):
         for e in self.bad:
-            _remove(self.d + "/" + e[1])
+            remove(self.d + "/" + e[1])
             self.room += e[2]
         self.bad = []
 
@@ -217,7 +215,7 @@ class Writer:
                 pass
             self.f = None
         if not self.done:
-            _remove(self.path + ".t")
+            remove(self.path + ".t")
 
     async def quit(self):
         pass
@@ -232,79 +230,4 @@ def fail(d, name, code, reply):
     try:
         os.rename(d + "/" + name, "%s/%08d-%d-%d.b" % (d, s, code, reply))
     except OSError:
-        _remove(d + "/" + name)
-
-
-async def _voutbox(m, form, args):
-    d = getattr(m.board, "outbox_dir", None)
-    q, bad, part = scan(d) if d else ([], [], [])
-    ob = m.outq
-    clock = m.board.clock
-    now = epoch(m.board.utc())
-    total = _size(q)
-    ages = [_age(d, e[1], now) for e in q[: _SHOW + 1]]
-    if not q:
-        nxt = -1
-    elif not m.board.link_available() or not m.radio:
-        nxt = -1  # waiting for the link
-    elif m.sender is not None or ob[0] is None:
-        nxt = 0
-    else:
-        nxt = max(0, clock.ticks_diff(ob[0], clock.ticks_ms()) // 1000)
-    out = ["#VOUTBOX: %d,%d,%d,%d" % (len(q), total, ages[0] if ages else 0, nxt)]
-    i = 0
-    for s, _n, size in q:
-        if len(out) > _SHOW:
-            break
-        state = "queued"
-        tries, code, reply = 0, 0, 0
-        if i == 0:
-            tries, code, reply = ob[1], ob[2], ob[3]
-            state = "sending" if m.sender is not None else ("retry" if tries else "queued")
-        out.append(
-            '#OUTBOX: %d,%d,%d,%d,%d,%d,"%s"' % (s, size, ages[i], tries, code, reply, state)
-        )
-        i += 1
-    for s, n, size in bad:
-        if len(out) > _SHOW:
-            break
-        parts = n[:-2].split("-")
-        code = int(parts[1]) if len(parts) == 3 else 0
-        reply = int(parts[2]) if len(parts) == 3 else 0
-        state = "expired" if code == 38071 else "failed"
-        out.append(
-            '#OUTBOX: %d,%d,%d,0,%d,%d,"%s"' % (s, size, _age(d, n, now), code, reply, state)
-        )
-    return out
-
-
-def _age(d, n, now):
-    """Seconds since the mail was queued, -1 when the time is unknown."""
-    try:
-        with open(d + "/" + n, "rb") as f:
-            env = envelope(f)
-    except OSError:
-        env = None
-    if env is None or not env[0] or not now:
-        return -1
-    return max(0, now - env[0])
-
-
-async def _flush(m, form, args):
-    m.outq[0] = m.board.clock.ticks_ms()
-    m.outq[1] = 0
-    return []
-
-
-async def _clear(m, form, args):
-    d = getattr(m.board, "outbox_dir", None)
-    if d:
-        q, bad, part = scan(d)
-        for box in (q, bad, part):
-            for e in box:
-                _remove(d + "/" + e[1])
-    m.outq[:] = [None, 0, 0, 0]
-    return []
-
-
-HANDLERS = {"#VOUTBOX": _voutbox, "#OUTBOXFLUSH": _flush, "#OUTBOXCLEAR": _clear}
+        remove(d + "/" + name)
