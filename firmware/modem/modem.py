@@ -152,7 +152,7 @@ class Modem:
         self.link_poll_s = 1
         # The outbox (docs/outbox.md): [when to try next (ticks) or None when empty, tries of
         # the oldest mail, its last #CME code, its last SMTP reply]; checked once at start-up.
-        self.outq = [board.clock.ticks_ms(), 0, 0, 0]
+        self.outq = [None, 0, 0, 0]
         self.sender = None  # the background delivery task while it runs
 
     # ---------------------------------------------------------------- settings
@@ -369,6 +369,9 @@ class Modem:
         self.load()
         self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
         self.wind_ready()
+        clock = getattr(self.board, "clock", None)  # a board without one has no outbox either
+        if clock is not None and getattr(self.board, "outbox_dir", None):
+            self.outq[0] = clock.ticks_ms()  # mails queued before the power cut: go on
 
     def wind_ready(self):
         mask = self.gsm["WIND"]
