@@ -367,6 +367,7 @@ class MPBoard:
         timer_id=-1,
         settings="/settings.json",
         ca="/ca.pem",
+        outbox="/outbox",
         log=None,
         clock=None,
         stream=None,
@@ -378,6 +379,7 @@ class MPBoard:
         self.store = FileStore(settings)
         self.defaults = {}
         self.ca_path = ca
+        self.outbox_dir = outbox  # the queued mails (docs/outbox.md)
         self.log_to = log  # None: off; "console": print (USB REPL, not the host's UART); path
         self.watchdog = Watchdog(wdt_ms, _FEED_MS, timer_id)
         self.led = LED(led, led_active_low)

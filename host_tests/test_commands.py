@@ -271,7 +271,9 @@ def test_vsmtp_exact():
         [
             (
                 b"AT#VSMTP\r",
-                b'\r\n#DATATIMEOUT: 50\r\n#DOMAIN: ""\r\n#SENDERADDR: ""\r\n#SENDERNAME: ""\r\n'
+                b'\r\n#DATATIMEOUT: 50\r\n#DOMAIN: ""\r\n'
+                b"#OUTBOX: 0\r\n#OUTBOXAGE: 168\r\n#OUTBOXMAX: 256\r\n"
+                b'#SENDERADDR: ""\r\n#SENDERNAME: ""\r\n'
                 b'#SMSMAIL: ""\r\n#SMTPAUTH: 1\r\n#SMTPPORT: 25\r\n#SMTPPW: ""\r\n#SMTPSEC: 0\r\n'
                 b'#SMTPSERV: ""\r\n'
                 b'#SMTPTIMEOUT: 180\r\n#SMTPUN: ""\r\n#SMTPVERIFY: 1\r\n' + OK,

@@ -41,7 +41,8 @@ def test_command_table_matches_the_handler_modules():
 
     table = set(modem.names())
     found = set()
-    for mod in ("basic", "atcmds", "session", "mail", "getmail", "sockets", "sms", "ftpcmds"):
+    mods = ("basic", "atcmds", "session", "mail", "getmail", "sockets", "sms", "ftpcmds")
+    for mod in mods + ("outboxcmd",):
         handlers = importlib.import_module("modem." + mod).HANDLERS
         for name in handlers:
             assert modem.lookup(name)[0] == mod, name

@@ -129,9 +129,12 @@ COMMANDS = {
         "message (250 after the final dot)",
         "35867 no session; 37123 another service runs; 37981 REC1 and CCREC1 empty; 37975 "
         "SENDERADDR empty or refused; 38027 name not resolved; 37970-37979 SMTP steps; "
-        "37964 no server answer within SMTPTIMEOUT; 37980 no serial byte for DATATIMEOUT",
+        "37964 no server answer within SMTPTIMEOUT; 37980 no serial byte for DATATIMEOUT; "
+        "with OUTBOX=1 only 37975, 37981, 37976 (a bad address), 37980 and 38070 outbox full",
         "Sends REC1/CCREC1/SUBJ1 with the body typed by the host (not echoed). See "
-        "docs/mail.md for headers, encoding and failures.",
+        "docs/mail.md for headers, encoding and failures. With OUTBOX=1 no session is needed: "
+        "Ok_Info_WaitingForData comes at once and OK once the mail is on flash "
+        "(docs/outbox.md).",
     ),
     "#REC1ADD": (
         "AT#REC1ADD, then one address per line, then Ctrl-Z (0x1A)",
@@ -182,6 +185,26 @@ COMMANDS = {
         "SENDERADDR empty or refused; 38027 name not resolved; 37970-37979 SMTP steps; "
         "37964 no server answer within SMTPTIMEOUT; 37980 no serial byte for DATATIMEOUT",
         "Sends REC3/CCREC3/SUBJ3/BODY3.",
+    ),
+    "#VOUTBOX": (
+        "AT#VOUTBOX",
+        "#VOUTBOX: <count>,<bytes>,<age of the oldest, s>,<next attempt in s, -1 none or no "
+        'link>, then #OUTBOX: <id>,<bytes>,<age s>,<tries>,<last #CME>,<last reply>,"<state>" '
+        "per mail (queued, retry, sending, failed, expired; at most 32 lines)",
+        "",
+        "Extension: the outbox (docs/outbox.md). An age is -1 while the time is unknown.",
+    ),
+    "#OUTBOXFLUSH": (
+        "AT#OUTBOXFLUSH",
+        "OK at once; the delivery runs in the background",
+        "",
+        "Extension: try the outbox now, without waiting for the back-off (docs/outbox.md).",
+    ),
+    "#OUTBOXCLEAR": (
+        "AT#OUTBOXCLEAR",
+        "OK",
+        "",
+        "Extension: removes every mail of the outbox, waiting and failed (docs/outbox.md).",
     ),
     "#SMTPLOG": (
         "AT#SMTPLOG",
@@ -380,8 +403,10 @@ COMMANDS = {
         "the prompt CR LF > space, again after each CR of a text; +CMGS: <mr> then OK once the "
         "mail server accepted the SMS as mail; ESC cancels with OK",
         "+CMS ERROR (with AT+CMEE): 331 no #SMSMAIL or no link, 304 bad PDU, 305 bad text, 38, "
-        "41, 21, 332, 500 mail failures (docs/sms.md)",
-        "Without a radio the SMS goes out as e-mail to #SMSMAIL (docs/sms.md).",
+        "41, 21, 332, 500 mail failures (docs/sms.md); 322 the outbox is full (OUTBOX=1)",
+        "Without a radio the SMS goes out as e-mail to #SMSMAIL (docs/sms.md); with "
+        "OUTBOX=1 +CMGS comes once the mail is on flash, with or without a link "
+        "(docs/outbox.md).",
     ),
     "+CMGL": (
         'AT+CMGL="<stat>" (text) or AT+CMGL=<stat> (PDU)',
@@ -467,6 +492,10 @@ PARAMS = {
     "SMTPVERIFY": "1 verify the certificate, 0 do not",
     "DATATIMEOUT": "data-mode serial inactivity limit, s",
     "SMSMAIL": "where an SMS goes as mail; {number} becomes the destination's digits",
+    "OUTBOX": "1: mails and SMS-as-mail are kept on flash and sent in the background "
+    "(docs/outbox.md); 0: sent during the command, as on the original",
+    "OUTBOXMAX": "the most the outbox holds, KB (mails waiting and failed ones)",
+    "OUTBOXAGE": "hours a mail may wait in the outbox before it is given up; 0: no limit",
     "POP3HEADERMODE": "1 header and body, 0 body only",
     "POP3PORT": "server port",
     "POP3PW": "password",

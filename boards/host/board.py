@@ -57,6 +57,7 @@ class HostBoard(PCBoard):
         self.link = HostLink(self)
         self.net = self.link
         self.state_dir = state_dir
+        self.outbox_dir = os.path.join(state_dir, "outbox") if state_dir else None
         self.init_pc(log, uid)
 
     def address(self):

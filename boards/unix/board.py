@@ -69,6 +69,7 @@ class UnixBoard(PCBoard):
         else:
             self.store = MemoryStore()
         self.defaults = dict(defaults or {})
+        self.outbox_dir = self.state_dir + "/outbox" if self.state_dir else None
         self.network = network
         self.clock = time  # ticks_ms / ticks_diff / ticks_add: MicroPython's own
         self.link = UnixLink(self)

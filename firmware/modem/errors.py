@@ -56,6 +56,9 @@ FTP_FULL = const(38066)
 FTP_LOST = const(38067)
 FTP_NO_ANSWER = const(38068)
 FTP_COMMAND = const(38069)
+# The outbox (docs/outbox.md): OURS (block 38070-38071).
+OUTBOX_FULL = const(38070)  # OURS: the mail does not fit in OUTBOXMAX or the flash
+OUTBOX_EXPIRED = const(38071)  # OURS: a mail older than OUTBOXAGE (recorded, not answered)
 
 
 # SMS (3GPP TS 27.005 3.2.5): '+CMS ERROR: <n>' once AT+CMEE enabled it (S000293I p10). 0-127
@@ -68,6 +71,7 @@ CMS_NOT_SUPPORTED = const(303)
 CMS_BAD_PDU = const(304)
 CMS_BAD_TEXT = const(305)
 CMS_BAD_INDEX = const(321)
+CMS_MEMORY_FULL = const(322)  # the outbox is full (docs/outbox.md)
 CMS_NO_SERVICE = const(331)
 CMS_TIMEOUT = const(332)
 CMS_UNKNOWN = const(500)

@@ -15,7 +15,6 @@ from .errors import (
     SMTP_SENDER,
 )
 from .mailbody import BodyComposer, EndScanner
-from .smtp import TLSConfig, open_session
 from . import params
 
 _SECURITY = ("NONE", "STARTTLS", "TLS")
@@ -115,15 +114,29 @@ def _ready(m):
     return m.session[0]
 
 
-async def open_smtp(m, to, cc, ip):
-    """Everything up to an accepted DATA, from our address ip; returns the client. Raises
-    ATError; m.last_smtp holds the exchange."""
-    v = m.values
-    if not params.mailbox(v["SENDERADDR"]):  # empty, or stored before it was checked
+def _envelope(m, to, cc):
+    if not params.mailbox(m.values["SENDERADDR"]):  # empty, or stored before it was checked
         raise ATError(SMTP_SENDER)
     if not to and not cc:
         m.board.log("smtp: no recipient set")
         raise ATError(NO_RECIPIENT)
+
+
+def queue(m, to, cc):
+    """OUTBOX=1: a client that writes the mail to the outbox (docs/outbox.md)."""
+    _envelope(m, to, cc)
+    from .outbox import Writer
+
+    return Writer(m, m.values["SENDERADDR"], to + cc)
+
+
+async def open_smtp(m, to, cc, ip):
+    """Everything up to an accepted DATA, from our address ip; returns the client. Raises
+    ATError; m.last_smtp holds the exchange."""
+    v = m.values
+    _envelope(m, to, cc)
+    from .smtp import TLSConfig, open_session  # here: a queued mail (OUTBOX=1) needs no SMTP
+
     security = _SECURITY[v["SMTPSEC"]]
     tls = TLSConfig(v["SMTPSERV"], verify=bool(v["SMTPVERIFY"]), cafile=m.board.cafile())
     m.last_smtp = []
@@ -156,8 +169,11 @@ async def _putmail(m, form, args):
     to = addresses(v["REC1"])
     cc = addresses(v["CCREC1"])
     headers = compose_headers(m, to, cc, v["SUBJ1"])
-    client = await open_smtp(m, to, cc, _ready(m))
-    m.busy.add("smtp")  # nothing may change the parameters while the session runs
+    if v["OUTBOX"]:  # no session needed: the mail goes to flash (docs/outbox.md)
+        client = queue(m, to, cc)
+    else:
+        client = await open_smtp(m, to, cc, _ready(m))
+        m.busy.add("smtp")  # nothing may change the parameters while the session runs
     try:
         # S000333D p23: the SMTP session is open; from now on every byte is body, not echoed.
         await m.begin_data()
@@ -227,7 +243,10 @@ def _sendmail_of(i):
         to = addresses(v["REC%d" % n])
         cc = addresses(v["CCREC%d" % n])
         composer = BodyComposer(compose_headers(m, to, cc, v["SUBJ%d" % n]))
-        client = await open_smtp(m, to, cc, _ready(m))
+        if v["OUTBOX"]:
+            client = queue(m, to, cc)
+        else:
+            client = await open_smtp(m, to, cc, _ready(m))
         await send_body(m, client, composer, v["BODY%d" % n].encode() + b"\r\n")
         return []
 

@@ -36,6 +36,7 @@ COMMANDS = (
     "#OTCP sockets xs\n#LTCPSTART sockets xs\n#LTCPSTOP sockets xs\n#OUDP sockets x\n"
     "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
     "#FTPGET ftpcmds x\n#FTPPUT ftpcmds x\n#FTPLOG ftpcmds x\n"
+    "#VOUTBOX outboxcmd x\n#OUTBOXFLUSH outboxcmd x\n#OUTBOXCLEAR outboxcmd x\n"
 )
 _TRANSIENT = (
     "mail",
@@ -48,6 +49,9 @@ _TRANSIENT = (
     "smsmail",
     "smspdu",
     "ftp",
+    "outbox",
+    "outboxcmd",
+    "outsend",
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
@@ -55,6 +59,14 @@ _TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds")
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
+# Commands that stop a background delivery of the outbox first (docs/outbox.md): the host's
+# own services, and what ends the session or the link. With OUTBOX=1 the mail ones only queue.
+_PAUSE = (
+    " #PUTMAIL #SENDMAIL1 #SENDMAIL2 #SENDMAIL3 #SENDMAIL +CMGS #GETMAIL #CONNECTIONSTART"
+    " #CONNECTIONSTOP #OTCP #LTCPSTART #OUDP #LUDPSTART #PING +CFUN +CPOF #RESET +WOPEN"
+    " +CGATT #OUTBOXCLEAR "
+)
+_QUEUED = " #PUTMAIL #SENDMAIL1 #SENDMAIL2 #SENDMAIL3 #SENDMAIL +CMGS "
 
 
 def lookup(name):
@@ -141,6 +153,10 @@ class Modem:
         self.reported = (0, 0)  # the +CREG and +CGREG <stat> last reported
         self.idle = False  # waiting for a command line, nothing half typed: URCs may go out
         self.link_poll_s = 1
+        # The outbox (docs/outbox.md): [when to try next (ticks) or None when empty, tries of
+        # the oldest mail, its last #CME code, its last SMTP reply]; checked once at start-up.
+        self.outq = [None, 0, 0, 0]
+        self.sender = None  # the background delivery task while it runs
 
     # ---------------------------------------------------------------- settings
     def load(self):
@@ -356,6 +372,9 @@ class Modem:
         self.load()
         self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
         self.wind_ready()
+        clock = getattr(self.board, "clock", None)  # a board without one has no outbox either
+        if clock is not None and getattr(self.board, "outbox_dir", None):
+            self.outq[0] = clock.ticks_ms()  # mails queued before the power cut: go on
 
     def wind_ready(self):
         mask = self.gsm["WIND"]
@@ -382,8 +401,10 @@ class Modem:
                 await self.flush()
                 if self.reboot:
                     await self._reboot()
+                self.kick_outbox()
         finally:
             watch.cancel()
+            await self.pause_outbox()
 
     async def _reboot(self):
         """AT+CFUN=1,1 / AT#RESET=0, once the OK is out: a board restarts for real
@@ -391,6 +412,7 @@ class Modem:
         settings kept, the IP session, sockets, SMS settings not saved and the bytes the
         host sent meanwhile gone, as on the original."""
         await self.session_down()
+        await self.pause_outbox()
         self.board.reset()
         _unload(_TURNS)
         KEEP.clear()
@@ -432,6 +454,51 @@ class Modem:
                     self.ticker(self)
                 if self.out:
                     await self.flush()
+                self.kick_outbox()
+
+    # ---------------------------------------------------------------- outbox
+    def outbox_added(self):
+        """A mail was queued: try at once unless older mails wait for a retry."""
+        if self.outq[0] is None:
+            self.outq[0] = self.board.clock.ticks_ms()
+
+    def kick_outbox(self):
+        """Start the background delivery when a mail is due, the link is there and no host
+        service runs (docs/outbox.md)."""
+        due = self.outq[0]
+        if due is None or self.sender is not None or self.values is None:
+            return
+        if self.busy or self.watch or self.resume or self.hangup or not self.radio:
+            return
+        c = self.board.clock
+        if c.ticks_diff(c.ticks_ms(), due) < 0 or not self.board.link_available():
+            return
+        self.sender = asyncio.create_task(self._send_outbox())
+
+    async def _send_outbox(self):
+        try:
+            await _module("outsend").run(self)
+        except Exception as e:  # a fault of ours, or flash trouble: try again in a minute
+            self.board.log("outbox: fault %r" % (e,))
+            c = self.board.clock
+            self.outq[0] = c.ticks_add(c.ticks_ms(), 60000)
+        finally:
+            self.sender = None
+            _unload()
+
+    async def pause_outbox(self):
+        """Stop a running delivery (the mail stays queued) and wait until it let go."""
+        t = self.sender
+        if t is None:
+            return
+        t.cancel()
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+        self.sender = None
+        if self.outq[0] is not None:
+            self.outq[0] = self.board.clock.ticks_ms()
 
     async def execute(self, body, overflow=False):
         self.result = "OK"
@@ -582,6 +649,9 @@ class Modem:
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
+        if self.sender is not None and (" %s " % name) in _PAUSE:
+            if not (self.values["OUTBOX"] and (" %s " % name) in _QUEUED):
+                await self.pause_outbox()
         if p is not None:
             return await _module("atcmds").param(self, p, form, args) or []
         try:

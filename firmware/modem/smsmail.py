@@ -2,6 +2,7 @@
 
 from .errors import (
     ATError,
+    CMS_MEMORY_FULL,
     CMS_NET_DOWN,
     CMS_NO_SERVICE,
     CMS_REJECTED,
@@ -9,6 +10,7 @@ from .errors import (
     CMS_TIMEOUT,
     CMS_UNKNOWN,
     NetError,
+    OUTBOX_FULL,
     DNS_FAILED,
     SMTP_CONNECT,
     SMTP_GREETING,
@@ -16,7 +18,7 @@ from .errors import (
     SMTP_NO_ANSWER,
     SMTP_TLS,
 )
-from .mail import compose_headers, open_smtp, send_body
+from .mail import compose_headers, open_smtp, queue, send_body
 from .mailbody import BodyComposer
 from . import params
 
@@ -47,7 +49,8 @@ async def send(m, number, text, part=None):
     ATError(cms) otherwise, with AT#SMTPLOG telling why."""
     v = m.values
     template = v["SMSMAIL"]
-    if not template or not m.radio or not m.board.link_available():
+    queued = v["OUTBOX"]  # kept on flash and sent in the background (docs/outbox.md)
+    if not template or not m.radio or not (queued or m.board.link_available()):
         raise ATError(CMS_NO_SERVICE, cms=True)
     digits = number[1:] if number[:1] == "+" else number
     rcpt = template.replace("{number}", digits)
@@ -60,6 +63,14 @@ async def send(m, number, text, part=None):
     # A blank first line: the text is body, never header lines, whatever it starts with.
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     body = ("\r\n" + "\r\n".join(lines) + "\r\n").encode()
+    if queued:
+        try:
+            await send_body(m, queue(m, [rcpt], []), composer, body)
+        except ATError as e:
+            m.board.log("sms: not queued (%s)" % e.code)
+            code = CMS_MEMORY_FULL if e.code == OUTBOX_FULL else CMS_UNKNOWN
+            raise ATError(code, cms=True) from None
+        return
     own = not m.session
     try:
         if own:
