@@ -287,9 +287,11 @@ class Cellular:
         self._leave_data()
         self.reg = 0
         self.csq = 99
+        # PWRKEY toggles: a module that was off (not hung) is on after this first press.
         if await self._press(self.ms("off_ms")):
-            await self._sleep(self.ms("off_wait_ms"))
-        await self._power_on()
+            await self._sleep(self.ms("off_wait_ms") + self.ms("boot_ms"))
+            if not await self.sync(_TRY_MS * 2):
+                await self._power_on()
         if start:
             await self.start()
 
