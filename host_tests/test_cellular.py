@@ -439,3 +439,21 @@ def test_dropped_call_is_dialled_again():
         assert s.board.cell.losses == 1
 
     host(body, cell_session())
+
+
+def test_sms_during_a_session_is_announced_when_it_ends():
+    async def body(s):
+        await started(s)
+        for c in (b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        s.board.module.deliver("+4930111", "ping")
+        s.modem.link_poll_s = 0.02
+        await asyncio.sleep(0.3)
+        assert s.port.take() == b""  # PPP holds the line: the module keeps the +CMTI
+        assert s.board.module.held
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\nping\r\n" + OK)
+
+    host(body, cell_session())

@@ -105,8 +105,10 @@ class SimModule:
         self.apn = ""
         self.mode = "cmd"  # "data" after CONNECT, "suspended" after +++
         self.dials = 0
+        self.held = []  # URCs waiting for command mode
         self._partial = {}  # (number, ref) -> {seq: text} of concatenated parts
         self._out_seq = 0
+        self.on_out = None  # fn(path) after an SMS was written to sms-out (tools/sim.py)
         self._tasks = []
         self._reset_settings()
         if powered:
@@ -202,12 +204,14 @@ class SimModule:
             self.mode = "cmd"
             self.attached = False
             self._emit(b"\r\nNO CARRIER\r\n")
+            self._release()
 
     def drop(self):
         """The data call ends by the network's doing (PDP deactivated)."""
         if self.mode in ("data", "suspended"):
             self.mode = "cmd"
             self._emit(b"\r\nNO CARRIER\r\n")
+            self._release()
 
     def deliver(self, sender, text):
         """An SMS arrives from the network: stored, announced with +CMTI (AT+CNMI=2,1)."""
@@ -230,8 +234,8 @@ class SimModule:
                 self.log("simcell: SIM store full, SMS dropped")
                 return
             self.store[i] = [0, encode_deliver(sender, chunk, scts, udh=udh)]
-            if self.powered and self.cnmi[1] == 1 and self.mode != "data":
-                self._emit(b'\r\n+CMTI: "SM",%d\r\n' % i)
+            if self.powered and self.cnmi[1] == 1:
+                self._urc(b'\r\n+CMTI: "SM",%d\r\n' % i)
 
     async def _ticker(self):
         while True:
@@ -284,8 +288,23 @@ class SimModule:
             f.write((number + "\n" + text).encode())
         os.rename(path + ".tmp", path)
         self.log("simcell: SMS to %s -> %s" % (number, path))
+        if self.on_out is not None:
+            self.on_out(path)
 
     # ------------------------------------------------------------ the UART
+    def _urc(self, data):
+        """An unsolicited code; in PPP data mode it waits for command mode (the module's RI
+        line would pulse meanwhile)."""
+        if self.mode == "data":
+            self.held.append(data)
+        else:
+            self._emit(data)
+
+    def _release(self):
+        held, self.held = self.held, []
+        for data in held:
+            self._emit(data)
+
     def _emit(self, data):
         if self.powered:
             self.outbuf += data
@@ -341,6 +360,7 @@ class SimModule:
             return b""
         self.mode = "suspended"
         self._emit(b"\r\nOK\r\n")
+        self._release()
         return b""
 
     def _ok(self, *lines):
@@ -418,6 +438,7 @@ class SimModule:
         elif c in ("H", "H0"):
             self.mode = "cmd"
             self._ok()
+            self._release()
         elif c.startswith("+CFUN"):
             if c.endswith("?"):
                 return self._ok("+CFUN: %d" % self.cfun)
