@@ -10,6 +10,7 @@ NO_ANSWER = const(-1)  # NetError code: the module did not answer within the ste
 _LINE_CAP = const(600)  # a +CMGR PDU line is at most 2 * 176 hex digits
 _TRY_MS = const(500)  # one "AT" of the sync loop waits this long for its OK
 _POLL_MS = const(5000)  # registration and signal poll while idle
+_REG_POLL_MS = const(1000)  # AT#CONNECTIONSTART waiting for registration
 _FLOOR_MS = const(200)  # no answer time below this, whatever the scale (tests)
 _MISSES = const(2)  # commands in a row without an answer: the module is power-cycled
 _FINAL = (b"OK", b"ERROR", b"NO CARRIER", b"NO DIALTONE", b"BUSY", b"NO ANSWER")
@@ -364,11 +365,11 @@ class Cellular:
             raise NetError(NOT_ATTACHED, "module not answering")
         if self.sim != "READY":
             raise NetError(NOT_ATTACHED, "SIM " + (self.sim or "not known"))
-        for _ in range(max(1, reg_ms // _POLL_MS)):
+        for _ in range(max(1, reg_ms // _REG_POLL_MS)):
             await self.refresh()
             if self.reg in REGISTERED or self.reg == 3:
                 break
-            await self._sleep(_POLL_MS * self.scale)
+            await self._sleep(_REG_POLL_MS * self.scale)
         if self.reg not in REGISTERED:
             raise NetError(
                 NOT_ATTACHED, "registration %s" % ("denied" if self.reg == 3 else "none")
