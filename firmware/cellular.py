@@ -524,7 +524,9 @@ class CellSession:
     fallback (AUTO, Wi-Fi only tried when WIFISSID is set). A subclass gives self.cell,
     wifi_up(values), wifi_down(), data_up(values) -> (ip, peer, gw) and data_down()."""
 
-    reg_ms = 60000  # AT#CONNECTIONSTART waits this long for registration (docs/cellular.md)
+    # AT#CONNECTIONSTART waits this long for registration: hosts give the command 5-6 s
+    # (docs/hosts.md); the keeper registers from power-up, so this is the rare case.
+    reg_ms = 5000
     via = None  # "wifi" or "cell" while a session is up
     redials = 0
 
