@@ -159,7 +159,8 @@ def test_status_lines(tcp_sim, tmp_path):
     assert s.info["state"] == str(tmp_path / "state")
     host, port = s.tcp_address()
     assert host == "127.0.0.1" and port > 0
-    assert s.info["connect"] == "nc 127.0.0.1 %d" % port
+    term = os.path.join(ROOT, "tools", "term.py")
+    assert s.info["connect"] == "%s %s 127.0.0.1:%d" % (sys.executable, term, port)
     sink_addr, arrow, sink_dir = s.info["smtp-sink"].partition(" -> ")
     assert arrow and sink_addr.startswith("127.0.0.1:")
     assert sink_dir == str(tmp_path / "state" / "mail")

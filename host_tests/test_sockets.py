@@ -126,11 +126,7 @@ class Peer:
         return await asyncio.wait_for(self.conns.get(), 5)
 
 
-PEERS = []
-
-
 async def echo(r, w):
-    PEERS.append(bytes(w.get_extra_info("peername")))
     while True:
         data = await r.read(65536)
         if not data:

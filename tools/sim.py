@@ -478,10 +478,13 @@ def parse_args(argv):
     return args
 
 
-def _python():
-    """How to call this Python in a hint: the project's venv as the README names it."""
-    rel = os.path.relpath(sys.executable, os.getcwd())
-    return rel if not rel.startswith("..") else sys.executable
+def _term_hint(host, port):
+    """How to reach the TCP side with tools/term.py: paths relative to the working directory
+    when it is the project's (as after `make run`), else absolute."""
+    py, term = sys.executable, os.path.join(ROOT, "tools", "term.py")
+    if os.path.abspath(os.getcwd()) == ROOT:
+        py, term = os.path.relpath(py), os.path.relpath(term)
+    return "%s %s %s:%d" % (py, term, host, port)
 
 
 def lock_state(state):
@@ -542,7 +545,7 @@ async def serve(args):
             port = TcpPort()
             host, real = args.tcp[0], await port.listen(*args.tcp)
             status("serial: tcp://%s:%d" % (host, real))
-            hint = "%s tools/term.py %s:%d" % (_python(), host, real)
+            hint = _term_hint(host, real)
         else:
             port = PtyPort()
             status("serial: " + port.name)
