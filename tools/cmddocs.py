@@ -321,12 +321,18 @@ COMMANDS = {
         "Stops the GSM stack: not registered, +CSQ: 99,99, no IP session, SMS answer +CMS ERROR: "
         "331. AT commands still answer; AT+CFUN=1 starts it again.",
     ),
-    "+CIMI": ("AT+CIMI", "the IMSI: 15 digits, 00101 then 10 from the board id", "", ""),
+    "+CIMI": (
+        "AT+CIMI",
+        "the IMSI: 15 digits, 00101 then 10 from the board id (with a module: the SIM's)",
+        "",
+        "",
+    ),
     "+CCID": (
         "AT+CCID",
         '+CCID: "<20 digits>" (89 001, 14 digits from the board id, a Luhn digit)',
         "",
-        "SIM card number; stable for a board.",
+        "SIM card number; stable for a board. With a module (docs/cellular.md): the SIM's, "
+        "+CME ERROR: 10 without a SIM.",
     ),
     "+COPS": (
         "AT+COPS=<mode>[,<format>[,<oper>]]",
@@ -435,9 +441,19 @@ COMMANDS = {
     "+CGSN": ("AT+CGSN", "identity line", "", "identification"),
     "+CMEE": ("AT+CMEE=<0|1|2>", "", "", ""),
     "+CNUM": ("AT+CNUM", "OK", "", ""),
-    "+CPIN": ("AT+CPIN?", "+CPIN: READY", "", ""),
+    "+CPIN": (
+        "AT+CPIN?, AT+CPIN=<pin>",
+        "+CPIN: READY (with a module: its SIM's state, READY or SIM PIN)",
+        "with a module: +CME ERROR: 10 no SIM, 16 wrong PIN (with AT+CMEE)",
+        "Without a module any PIN is accepted; with one the PIN goes to the module.",
+    ),
     "+CREG": ("AT+CREG=<n>", "+CREG: <n>,<stat>", "", ""),
-    "+CSQ": ("AT+CSQ", "+CSQ: <rssi>,99", "", ""),
+    "+CSQ": (
+        "AT+CSQ",
+        "+CSQ: <rssi>,99",
+        "",
+        "Wi-Fi's level, or the module's (during a data call: its last value before it).",
+    ),
     "+GMI": ("AT+GMI", "identity line", "", "identification"),
     "+GMM": ("AT+GMM", "identity line", "", "identification"),
     "+GMR": ("AT+GMR", "identity line", "", "identification"),
@@ -543,4 +559,6 @@ PARAMS = {
     "PINGREMOTE": "host to ping",
     "WIFISSID": "network name",
     "WIFIPW": "network password",
+    "NETMODE": "WIFI, CELL (the board's module, docs/cellular.md), AUTO (Wi-Fi when WIFISSID is"
+    " set and joins, else the module; the default on a board with a module)",
 }

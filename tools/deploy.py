@@ -26,7 +26,7 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from boardport import present, probe  # noqa: E402
 
-BOARDS = ("esp32", "rp2040")
+BOARDS = ("esp32", "rp2040", "t-sim7080g")
 MIN_VERSION = (1, 22)  # asyncio TLS (non-blocking handshake) and mpy v6 bytecode
 
 # Runs on the board before the copy: check the version, enter safe mode for the duration,
@@ -72,7 +72,7 @@ def firmware_modules():
     for name in sorted(os.listdir(os.path.join(FIRMWARE, "modem"))):
         if name.endswith(".py"):
             out.append((os.path.join(FIRMWARE, "modem", name), "lib/modem/" + name[:-3]))
-    for name in ("mpboard", "mpnet"):
+    for name in ("cellmods", "cellular", "mpboard", "mpcell", "mpnet"):
         out.append((os.path.join(FIRMWARE, name + ".py"), "lib/" + name))
     return out
 
@@ -137,7 +137,8 @@ def commands(port, build_dir, mpremote="mpremote"):
     steps = [
         ["exec", on_board(PREPARE)],
         ["fs", "cp"] + modem + [":lib/modem/"],
-        ["fs", "cp", os.path.join(b, "lib", "mpboard.mpy"), os.path.join(b, "lib", "mpnet.mpy")]
+        ["fs", "cp"]
+        + sorted(os.path.join(b, "lib", f) for f in os.listdir(os.path.join(b, "lib")) if "." in f)
         + [":lib/"],
         ["fs", "cp", os.path.join(b, "board.py"), ":board.py"],
         ["fs", "cp", os.path.join(b, "main.py"), ":main.py"],

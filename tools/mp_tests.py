@@ -14,7 +14,14 @@ CI=true a skip is a failure unless its reason starts with a platform limit that 
 import sys
 
 # The portable modules: plain test_* functions with asserts, the same on both runtimes.
-MODULES = ("test_commands", "test_gsm", "test_mailbody", "test_datamode", "test_smspdu")
+MODULES = (
+    "test_commands",
+    "test_gsm",
+    "test_mailbody",
+    "test_datamode",
+    "test_smspdu",
+    "test_cellular",
+)
 HEAP = "4m"  # test modules load as source: room for the compiler, not a board's figure
 TIMEOUT_S = 900
 

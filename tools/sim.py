@@ -256,16 +256,42 @@ class CPythonRuntime:
             state_dir=state, defaults=defaults, network=not args.no_network, log=stderr_log
         )
         self.board.ca_path = os.path.abspath(args.cafile) if args.cafile else None
+        if args.cellular:
+            cellular_board(self.board, args, state)
         self.modem = Modem(self.board)
 
     async def start(self):
         await self.modem.start()
+        if getattr(self.board, "cell", None) is not None:
+            self.board.start(self.modem.values)
 
     async def run(self, port):
         await self.modem.run(port)
 
     async def stop(self):
         return 0
+
+
+_REG = {"home": 1, "roaming": 5, "denied": 3, "none": 0}
+_SIM = {"ready": "READY", "pin": "SIM PIN", "none": "NOT INSERTED"}
+
+
+def cellular_board(board, args, state):
+    """--cellular: a simulated SIM7080G on the board's module UART (boards/host/simcell.py),
+    driven by the firmware's own driver; SMS files in STATE/sms-out and STATE/sms-in."""
+    from cellboard import add_cell
+
+    add_cell(board)
+    m = board.module
+    m.sim = _SIM[args.cell_sim]
+    m.reg_stat = _REG[args.cell_reg]
+    m.apns = args.cell_apn or None
+    m.on_out = lambda path: status("sms: " + path)
+    os.makedirs(os.path.join(state, "sms-in"), exist_ok=True)
+    os.makedirs(os.path.join(state, "sms-out"), exist_ok=True)
+    status("cellular: simulated SIM7080G (SIM %s, network %s)" % (args.cell_sim, args.cell_reg))
+    status("sms-in: " + os.path.join(state, "sms-in"))
+    status("sms-out: " + os.path.join(state, "sms-out"))
 
 
 class MicroPythonRuntime:
@@ -420,8 +446,30 @@ def parse_args(argv):
     ap.add_argument(
         "--report-mem", action="store_true", help="MicroPython: heap in use, to stderr"
     )
+    ap.add_argument(
+        "--cellular",
+        action="store_true",
+        help="a simulated SIM7080G module on the board's module UART (docs/cellular.md)",
+    )
+    ap.add_argument(
+        "--cell-sim",
+        choices=sorted(_SIM),
+        default="ready",
+        help="the SIM: ready, pin (AT+CPIN=1234 opens it), none",
+    )
+    ap.add_argument(
+        "--cell-reg", choices=sorted(_REG), default="home", help="what registration reaches"
+    )
+    ap.add_argument(
+        "--cell-apn",
+        metavar="APN",
+        action="append",
+        help="the network accepts only this APN (repeatable; default: any)",
+    )
     ap.add_argument("--micropython", default=MICROPYTHON, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.cellular and args.runtime != "cpython":
+        ap.error("--cellular runs with --runtime cpython (docs/cellular.md)")
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():

@@ -182,6 +182,10 @@ async def _cmee(m, form, args):
 
 
 async def _cpin(m, form, args):
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        return await cell.cpin(m, form, args)
     if form == "read":
         return ["+CPIN: READY"]
     if form == "set":
@@ -367,8 +371,12 @@ async def _ksleep(m, form, args):
 async def _cops(m, form, args):
     fmt = m.gsm["COPSF"]
     if form == "read":
-        if m.reg_stat("CREG") != 1:
+        if m.reg_stat("CREG") not in (1, 5):
             return ["+COPS: 0"]
+        if getattr(m.board, "cell", None) is not None:
+            from . import cell
+
+            return ['+COPS: 0,%d,"%s"' % (fmt, cell.operator(m)[fmt])]
         return ['+COPS: 0,%d,"%s"' % (fmt, _OPERATOR[fmt])]
     if form == "test":
         return ['+COPS: (2,"%s","%s","%s"),,(0-4),(0-2)' % _OPERATOR]
@@ -470,9 +478,21 @@ async def _cnum(m, form, args):
     raise ATError()
 
 
+def _cimi(m):
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        return cell.imsi(m)
+    return imsi(m.board.uid())
+
+
 async def _ccid(m, form, args):
     if form == "test":
         return []
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        return ['+CCID: "%s"' % cell.iccid(m)]
     return ['+CCID: "%s"' % iccid(m.board.uid())]
 
 
@@ -483,7 +503,7 @@ def _identity():
         (("+CGMM", "+GMM"), lambda m: version.MODEL),
         (("+CGMR", "+GMR"), lambda m: version.REVISION),
         (("+CGSN", "+GSN"), lambda m: imei(m.board.uid())),
-        (("+CIMI",), lambda m: imsi(m.board.uid())),
+        (("+CIMI",), _cimi),
     ):
         h = _ident(fn)
         for n in names:

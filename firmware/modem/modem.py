@@ -428,7 +428,11 @@ class Modem:
         detached with AT+CGATT=0). Wi-Fi stands in for the GSM network."""
         if not self.radio:
             return 0  # AT+CPOF: not registered, not searching
-        link = 1 if self.board.link_available() else 2
+        cell = getattr(self.board, "cell", None)
+        if cell is not None:  # a module: its own <stat> (3 denied, 5 roaming...)
+            link = cell.reg if 0 <= cell.reg <= 5 else 4
+        else:
+            link = 1 if self.board.link_available() else 2
         if kind == "CREG":
             return link
         return link if self.attached else 0
@@ -450,6 +454,9 @@ class Modem:
             await asyncio.sleep(self.link_poll_s)
             if self.idle and not self.out:
                 self.report_registration()
+                cell = getattr(self.board, "cell", None)
+                if cell is not None and cell.inbox:
+                    _module("cell").deliver(self)  # received SMS: +CMTI / +CMT
                 if self.ticker is not None:
                     self.ticker(self)
                 if self.out:

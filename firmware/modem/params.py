@@ -106,6 +106,7 @@ _SPEC = (
     "PINGREMOTE|s|120|||0|PING\n"
     "WIFISSID|s|32|||4|WIFI\n"
     "WIFIPW|s|64|||5|WIFI\n"
+    "NETMODE|c|WIFI/CELL/AUTO||WIFI|4|WIFI\n"
 )
 
 _STEP20 = ("TCPTXDELAY", "UDPTXDELAY")  # multiples of 20 ms [READ p31, p34]

@@ -328,7 +328,10 @@ async def _cmgs(m, form, args):
             raise ATError(CMS_BAD_TEXT, cms=True)
         text = _decode_text(s, raw)
         part = None
-    from .smsmail import send
+    if getattr(m.board, "cell", None) is not None:
+        from .cell import send  # a module sends it for real
+    else:
+        from .smsmail import send
 
     mr = s["mr"]
     s["mr"] = (mr + 1) & 255  # S000293I p70: counted for failed messages too

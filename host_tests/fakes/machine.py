@@ -55,6 +55,7 @@ class Pin:
 class UART:
     CTS = 1  # rp2 values; ESP32 swaps them: the code must only use the names
     RTS = 2
+    IRQ_RXIDLE = 4096  # what network.PPP hooks its poll to (MicroPython 1.24+)
     instances = {}
 
     def __init__(self, id, **kw):
@@ -72,6 +73,10 @@ class UART:
         self.config.update(kw)
         self.inits.append(dict(kw))
         _events.append(("uart.init", dict(kw)))
+
+    def irq(self, handler=None, trigger=0):
+        self.handler = handler
+        _events.append(("uart.irq", (self.id, handler is not None, trigger)))
 
     def flush(self):
         self.flushes += 1

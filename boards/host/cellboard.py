@@ -1,0 +1,84 @@
+"""The host board with a cellular module (tools/sim.py --cellular): the firmware drives a
+simulated SIM7080G (simcell.py) through the real driver (firmware/cellular.py). After CONNECT
+the data path is the PC's own network in place of PPP (docs/cellular.md: what that leaves
+unverified). Portable: it runs on CPython and on the MicroPython unix port."""
+
+from cellular import REGISTERED, CellSession, Cellular
+from modem.errors import NOT_ATTACHED, NetError
+from simcell import SimModule
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio
+
+
+def cell_link(base):
+    """A Net class: CellSession's up/down over the PC's Net (HostNet or MPNet)."""
+
+    class CellLink(CellSession, base):
+        def __init__(self, board):
+            base.__init__(self)
+            self.board = board
+            self.cell = board.cell
+
+        async def wifi_up(self, values):
+            if not self.board.network:  # the PC's network plays Wi-Fi, as on the plain sim
+                raise NetError(NOT_ATTACHED, "no network")
+            return (self.board.address(), "0.0.0.0", "0.0.0.0")
+
+        async def wifi_down(self):
+            pass
+
+        async def data_up(self, values):
+            # PPP would negotiate here (LCP, PAP/CHAP with APNUN/APNPW, IPCP); the PC's
+            # sockets stand in for it.
+            return (self.board.address(), "0.0.0.0", "0.0.0.0")
+
+        async def data_down(self):
+            pass
+
+    return CellLink
+
+
+def add_cell(board, module=None, scale=1.0, net_base=None):
+    """Give a PC board (HostBoard, the unix board) a module: board.module (simulated),
+    board.cell (the driver), board.net (CellLink); NETMODE defaults to AUTO."""
+    if net_base is None:
+        try:
+            from net import HostNet as net_base  # CPython
+        except ImportError:
+            from mpnet import MPNet as net_base  # the MicroPython unix port
+    if module is None:
+        module = SimModule(board.state_dir, scale, log=board.log)
+    board.module = module
+    board.cell = Cellular(module.port(), power=module.pwrkey, log=board.log, scale=scale)
+    board.link = cell_link(net_base)(board)
+    board.net = board.link
+    board.defaults.setdefault("NETMODE", "AUTO")
+    board.rssi = lambda: board.cell.rssi_dbm()
+    board.link_available = lambda: _available(board)
+    board.start = lambda values=None: _start(board)
+    board.stop = lambda: _stop(board)
+    return board
+
+
+def _available(board):
+    via = board.link.via
+    if via == "wifi":
+        return board.network
+    return board.cell.reg in REGISTERED
+
+
+def _start(board):
+    board.tasks = board.module.start() + [
+        asyncio.create_task(board.cell.keep()),
+        asyncio.create_task(board.link.keep_session()),
+    ]
+    return board.tasks
+
+
+def _stop(board):
+    for t in getattr(board, "tasks", ()):
+        t.cancel()
+    board.tasks = []

@@ -1,0 +1,562 @@
+"""A simulated SIMCom SIM7080G for the PC: the board's module UART as an in-process stream.
+
+It speaks the module's dialect (power-on URCs, echo until ATE0, +CME/+CMS ERRORs, +CEREG
+reports, the SMS prompt, PPP data mode entered with ATD*99***1# and left with +++), with
+knobs for the failures a mast sees: no SIM, SIM PIN, no coverage, registration denied, APN
+rejected, a link that drops, a module that hangs. SMS it sends land as files in
+<state>/sms-out/; a file put into <state>/sms-in/ reaches it as a received SMS (formats:
+README.md, docs/cellular.md). Portable: it runs on CPython and on the MicroPython unix port.
+"""
+
+import os
+
+try:
+    import asyncio
+except ImportError:  # pragma: no cover
+    import uasyncio as asyncio
+
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:  # CPython
+    import time as _time
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+
+from modem.smspdu import PDUError, decode_submit, encode_deliver
+
+_SMS_MAX = 10  # the SIM's message store (SM)
+_INBOX_POLL_MS = 200
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _mkdir(path):
+    if path and not _exists(path):
+        parent = path.rstrip("/").rpartition("/")[0]
+        if parent:
+            _mkdir(parent)
+        os.mkdir(path)
+
+
+class ModulePort:
+    """The driver's side of the module UART: async read() (>= 1 byte) and async write()."""
+
+    def __init__(self, module):
+        self.m = module
+
+    async def read(self):
+        m = self.m
+        while not m.outbuf:
+            m.out_ev.clear()
+            await m.out_ev.wait()
+        data = bytes(m.outbuf)
+        m.outbuf = bytearray()
+        return data
+
+    async def write(self, data):
+        self.m.receive(bytes(data))
+
+
+class SimModule:
+    """The module. Knobs (set them before or while the driver runs):
+
+    sim: "READY", "SIM PIN" (pin opens it) or "NOT INSERTED"; reg_stat: what registration
+    reaches reg_ms after power-on (1 home, 5 roaming, 3 denied, 0 no coverage); csq; apns:
+    None (any APN works) or the APNs the network accepts; hang: the module stops answering
+    until it is power-cycled; sms_error: a +CMS ERROR code for every AT+CMGS.
+    """
+
+    def __init__(self, state_dir=None, scale=1.0, powered=False, log=None):
+        self.dir = state_dir
+        self.scale = scale
+        self.log = log or (lambda msg: None)
+        self.sim = "READY"
+        self.pin = "1234"
+        self.reg_stat = 1
+        self.reg_ms = 1500
+        self.csq = 20
+        self.apns = None
+        self.hang = False
+        self.sms_error = None
+        self.operator = ("Sim Mobile", "SimMob", "00101")
+        self.iccid = "89882390000012345674"
+        self.imsi = "001010123456789"
+        self.outbuf = bytearray()
+        self.out_ev = asyncio.Event()
+        self.inbuf = b""
+        self.in_ev = asyncio.Event()
+        self.last_rx = ticks_ms()
+        self.powered = False
+        self.pressed_at = None
+        self.presses = []  # (held ms, what it did) for tests
+        self.sent = []  # (number, text) of every SMS sent
+        self.store = {}  # index -> [stat, hex pdu]
+        self.apn = ""
+        self.mode = "cmd"  # "data" after CONNECT, "suspended" after +++
+        self.dials = 0
+        self.held = []  # URCs waiting for command mode
+        self._partial = {}  # (number, ref) -> {seq: text} of concatenated parts
+        self._out_seq = 0
+        self.on_out = None  # fn(path) after an SMS was written to sms-out (tools/sim.py)
+        self._tasks = []
+        self._reset_settings()
+        if powered:
+            self._boot(announce=False)
+
+    def _ms(self, ms):
+        return ms * self.scale / 1000
+
+    def _reset_settings(self):
+        self.echo = True
+        self.cmee = 0
+        self.creg_n = {"+CEREG": 0, "+CREG": 0, "+CGREG": 0}
+        self.cfun = 1
+        self.cnmi = [0, 0]
+        self.cops_format = 0
+        self.attached = False
+        self.on_at = ticks_ms()
+        self.forced = None  # a stat set by set_reg()
+        self.reported = 0
+
+    # ------------------------------------------------------------ tasks
+    def start(self):
+        """The module's own tasks (command worker, registration and sms-in watch)."""
+        self._tasks = [
+            asyncio.create_task(self._worker()),
+            asyncio.create_task(self._ticker()),
+        ]
+        return self._tasks
+
+    def stop(self):
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+
+    def port(self):
+        return ModulePort(self)
+
+    # ------------------------------------------------------------ power
+    def pwrkey(self, pressed):
+        """The PWRKEY line (True: pressed, i.e. held low at the module)."""
+        now = ticks_ms()
+        if pressed:
+            self.pressed_at = now
+            return
+        if self.pressed_at is None:
+            return
+        held = ticks_diff(now, self.pressed_at) / self.scale
+        self.pressed_at = None
+        # SIM7080 Hardware Design: >= 1 s switches on, >= 1.2 s off. Simplified to "a press of
+        # 0.9 s or more toggles" so that scaled test times (1/100) cannot fall between the two.
+        if held < 900:
+            self.presses.append((held, "ignored"))
+        elif not self.powered:
+            self.presses.append((held, "on"))
+            asyncio.create_task(self._power_on())
+        else:
+            self.presses.append((held, "off"))
+            self._emit(b"\r\nNORMAL POWER DOWN\r\n")
+            self.powered = False
+            self.hang = False  # a power cycle cures a hung module
+            self.mode = "cmd"
+
+    async def _power_on(self):
+        await asyncio.sleep(self._ms(1800))  # SIM7080 Hardware Design: UART ready ~1.8 s
+        self._boot()
+
+    def _boot(self, announce=True):
+        self._reset_settings()
+        self.powered = True
+        self.mode = "cmd"
+        self.inbuf = b""
+        if announce:
+            cpin = "NOT INSERTED" if self.sim == "NOT INSERTED" else self.sim
+            self._emit(b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: %s\r\n" % cpin.encode())
+            if self.sim == "READY":
+                self._emit(b"\r\nSMS Ready\r\n")
+
+    # ------------------------------------------------------------ network
+    def stat(self):
+        if not self.powered or not self.cfun or self.sim != "READY":
+            return 0
+        if self.forced is not None:
+            return self.forced
+        if ticks_diff(ticks_ms(), self.on_at) < self.reg_ms * self.scale:
+            return 2
+        return self.reg_stat
+
+    def set_reg(self, stat):
+        """The network changes: a new <stat> (None: back to reg_stat). Leaving the network
+        in data mode drops the call (NO CARRIER)."""
+        self.forced = stat
+        if stat not in (1, 5) and self.mode == "data":
+            self.mode = "cmd"
+            self.attached = False
+            self._emit(b"\r\nNO CARRIER\r\n")
+            self._release()
+
+    def drop(self):
+        """The data call ends by the network's doing (PDP deactivated)."""
+        if self.mode in ("data", "suspended"):
+            self.mode = "cmd"
+            self._emit(b"\r\nNO CARRIER\r\n")
+            self._release()
+
+    def deliver(self, sender, text):
+        """An SMS arrives from the network: stored, announced with +CMTI (AT+CNMI=2,1)."""
+        from cellular import split_sms
+
+        scts = (26, 1, 1, 12, 0, 0, 0)
+        try:
+            t = __import__("time").gmtime()
+            scts = (t[0] % 100, t[1], t[2], t[3], t[4], t[5], 0)
+        except (AttributeError, OverflowError):
+            pass
+        for chunk, concat in split_sms(text):
+            udh = None
+            if concat is not None:
+                udh = bytes((5, 0, 3, 7, concat[1], concat[2]))
+            i = 1
+            while i in self.store:
+                i += 1
+            if i > _SMS_MAX:
+                self.log("simcell: SIM store full, SMS dropped")
+                return
+            self.store[i] = [0, encode_deliver(sender, chunk, scts, udh=udh)]
+            if self.powered and self.cnmi[1] == 1:
+                self._urc(b'\r\n+CMTI: "SM",%d\r\n' % i)
+
+    async def _ticker(self):
+        while True:
+            await asyncio.sleep(_INBOX_POLL_MS / 1000)
+            if not self.powered or self.hang:
+                continue
+            s = self.stat()
+            if s != self.reported:
+                self.reported = s
+                for name, n in self.creg_n.items():
+                    if n and self.mode != "data":
+                        self._emit(b"\r\n%s: %d\r\n" % (name.encode(), s))
+            self._scan_inbox()
+
+    def _scan_inbox(self):
+        if not self.dir or self.sim != "READY":
+            return
+        folder = self.dir + "/sms-in"
+        if not _exists(folder):
+            return
+        for name in sorted(os.listdir(folder)):
+            if name[:1] == "." or name[-4:] == ".tmp":
+                continue  # being written: a writer renames it into place when done
+            path = folder + "/" + name
+            try:
+                with open(path, "rb") as f:
+                    raw = f.read()
+                os.remove(path)
+            except OSError:
+                continue
+            text = raw.decode().replace("\r\n", "\n")
+            sender, _, body = text.partition("\n")
+            while body[-1:] == "\n":
+                body = body[:-1]
+            self.log("simcell: SMS from %s" % sender.strip())
+            self.deliver(sender.strip(), body)
+
+    def _write_out(self, number, text):
+        self.sent.append((number, text))
+        if not self.dir:
+            return
+        folder = self.dir + "/sms-out"
+        _mkdir(folder)
+        while True:
+            self._out_seq += 1
+            path = "%s/%04d.txt" % (folder, self._out_seq)
+            if not _exists(path):
+                break
+        with open(path + ".tmp", "wb") as f:
+            f.write((number + "\n" + text).encode())
+        os.rename(path + ".tmp", path)
+        self.log("simcell: SMS to %s -> %s" % (number, path))
+        if self.on_out is not None:
+            self.on_out(path)
+
+    # ------------------------------------------------------------ the UART
+    def _urc(self, data):
+        """An unsolicited code; in PPP data mode it waits for command mode (the module's RI
+        line would pulse meanwhile)."""
+        if self.mode == "data":
+            self.held.append(data)
+        else:
+            self._emit(data)
+
+    def _release(self):
+        held, self.held = self.held, []
+        for data in held:
+            self._emit(data)
+
+    def _emit(self, data):
+        if self.powered:
+            self.outbuf += data
+            self.out_ev.set()
+
+    def receive(self, data):
+        self.last_rx = ticks_ms()
+        if not self.powered:
+            return
+        self.inbuf += data
+        self.in_ev.set()
+
+    async def _next(self):
+        while not self.inbuf:
+            self.in_ev.clear()
+            await self.in_ev.wait()
+        data = self.inbuf
+        self.inbuf = b""
+        return data
+
+    async def _worker(self):
+        buf = b""
+        while True:
+            buf += await self._next()
+            if self.hang:
+                buf = b""
+                continue
+            if self.mode == "data":
+                buf = await self._data(buf)
+                continue
+            while b"\r" in buf and self.mode != "data":
+                i = buf.find(b"\r")
+                line, buf = buf[:i], buf[i + 1 :]
+                line = line.strip(b"\n ")
+                if self.echo:
+                    self._emit(line + b"\r")
+                if not line:
+                    continue
+                try:
+                    await self._line(line.decode())
+                except UnicodeError:
+                    self._emit(b"\r\nERROR\r\n")
+            if self.mode == "data":
+                buf = b""
+
+    async def _data(self, buf):
+        """PPP data mode: bytes go to the network (nowhere here); +++ between two guard times
+        (1 s, V.250 S12) returns to command mode."""
+        if buf != b"+++":
+            return b""
+        await asyncio.sleep(self._ms(1000))
+        if self.inbuf or ticks_diff(ticks_ms(), self.last_rx) < self.scale * 900:
+            return b""
+        self.mode = "suspended"
+        self._emit(b"\r\nOK\r\n")
+        self._release()
+        return b""
+
+    def _ok(self, *lines):
+        body = b"".join(b"\r\n" + x.encode() + b"\r\n" for x in lines)
+        self._emit(body + b"\r\nOK\r\n")
+
+    def _err(self, code, cms=False):
+        if not self.cmee:
+            self._emit(b"\r\nERROR\r\n")
+        else:
+            self._emit(b"\r\n+%s ERROR: %d\r\n" % (b"CMS" if cms else b"CME", code))
+
+    async def _line(self, line):
+        await asyncio.sleep(self._ms(20))
+        u = line.upper()
+        if not u.startswith("AT"):
+            self._emit(b"\r\nERROR\r\n")
+            return
+        c = u[2:]
+        if c in ("", "I", "+CGMM", "+CGMI", "+CGMR") or c[:1] in ("E", "Q", "V") and len(c) <= 2:
+            if c[:1] == "E":
+                self.echo = c[1:] == "1"
+            info = {
+                "I": ("SIMCOM_SIM7080G",),
+                "+CGMM": ("SIMCOM_SIM7080G",),
+                "+CGMI": ("SIMCOM INCORPORATED",),
+                "+CGMR": ("Revision:1951B08SIM7080",),
+            }.get(c, ())
+            self._ok(*info)
+        elif c.startswith("+CMEE="):
+            self.cmee = int(c[6:] or 0)
+            self._ok()
+        elif c.startswith("+CPIN"):
+            self._cpin(line[2:])
+        elif c == "+CSQ":
+            self._ok("+CSQ: %d,99" % (self.csq if self.stat() in (1, 2, 5) else 99))
+        elif c[:6] in ("+CEREG", "+CGREG") or c[:5] == "+CREG":
+            name = c[: c.find("?")] if "?" in c else c[: c.find("=")]
+            if name not in self.creg_n:
+                self._emit(b"\r\nERROR\r\n")
+            elif c.endswith("?"):
+                self._ok("%s: %d,%d" % (name, self.creg_n[name], self.stat()))
+            else:
+                self.creg_n[name] = int(c[len(name) + 1 :] or 0)
+                self._ok()
+        elif c.startswith("+COPS"):
+            self._cops(c)
+        elif c == "+CCID":
+            if self.sim == "NOT INSERTED":
+                return self._err(10)
+            self._ok(self.iccid)
+        elif c == "+CIMI":
+            if self.sim != "READY":
+                return self._err(10 if self.sim == "NOT INSERTED" else 11)
+            self._ok(self.imsi)
+        elif c.startswith("+CGDCONT="):
+            parts = line[11:].split(",")
+            self.apn = parts[2].strip('"') if len(parts) > 2 else ""
+            self._ok()
+        elif c.startswith("+CGATT"):
+            if c.endswith("?"):
+                return self._ok("+CGATT: %d" % (1 if self.attached else 0))
+            await asyncio.sleep(self._ms(300))
+            if self.stat() not in (1, 5):
+                return self._err(30)  # no network service
+            self.attached = True
+            self._ok()
+        elif c.startswith("D*99"):
+            await self._dial()
+        elif c == "O":
+            if self.mode != "suspended":
+                return self._emit(b"\r\nNO CARRIER\r\n")
+            self.mode = "data"
+            self._emit(b"\r\nCONNECT 150000000\r\n")
+        elif c in ("H", "H0"):
+            self.mode = "cmd"
+            self._ok()
+            self._release()
+        elif c.startswith("+CFUN"):
+            if c.endswith("?"):
+                return self._ok("+CFUN: %d" % self.cfun)
+            self.cfun = 1 if c[6:7] == "1" else 0
+            if self.cfun:
+                self.on_at = ticks_ms()
+            self._ok()
+        elif c == "+CPOWD=1":
+            self._ok()
+            self._emit(b"\r\nNORMAL POWER DOWN\r\n")
+            self.powered = False
+        elif c[:5] in ("+CMGF", "+CNMI", "+CMGL", "+CMGR", "+CMGD", "+CMGS"):
+            await self._sms(c)
+        else:
+            self._emit(b"\r\nERROR\r\n")
+
+    def _cpin(self, rest):
+        if rest.endswith("?"):
+            if self.sim == "NOT INSERTED":
+                return self._err(10)
+            return self._ok("+CPIN: " + self.sim)
+        pin = rest[6:].strip().strip('"')
+        if self.sim == "NOT INSERTED":
+            return self._err(10)
+        if self.sim == "READY":
+            return self._err(3)  # operation not allowed
+        if pin != self.pin:
+            return self._err(16)  # incorrect password
+        self.sim = "READY"
+        self.on_at = ticks_ms()  # registration starts now
+        self._ok()
+        self._emit(b"\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n")
+
+    def _cops(self, c):
+        if c.endswith("?"):
+            if self.stat() not in (1, 5):
+                return self._ok("+COPS: 0")
+            return self._ok(
+                '+COPS: 0,%d,"%s",9' % (self.cops_format, self.operator[self.cops_format])
+            )
+        if c.startswith("+COPS=3,"):
+            self.cops_format = int(c[8:])
+            return self._ok()
+        self._emit(b"\r\nERROR\r\n")
+
+    async def _dial(self):
+        await asyncio.sleep(self._ms(500))
+        self.dials += 1
+        if self.stat() not in (1, 5) or (self.apns is not None and self.apn not in self.apns):
+            return self._emit(b"\r\nNO CARRIER\r\n")
+        self.attached = True
+        self.mode = "data"
+        self._emit(b"\r\nCONNECT 150000000\r\n")
+
+    # ------------------------------------------------------------ SMS (PDU mode)
+    async def _sms(self, c):
+        if self.sim != "READY":
+            return self._err(310 if self.sim == "NOT INSERTED" else 311, cms=True)
+        if c.startswith("+CMGF="):
+            if c[6:] != "0":
+                return self._err(303, cms=True)  # this simulation speaks PDU mode only
+            return self._ok()
+        if c.startswith("+CNMI="):
+            v = c[6:].split(",")
+            self.cnmi = [int(v[0] or 0), int(v[1] or 0) if len(v) > 1 else 0]
+            return self._ok()
+        if c.startswith("+CMGL"):
+            lines = []
+            for i in sorted(self.store):
+                st, pdu = self.store[i]
+                lines += ["+CMGL: %d,%d,,%d" % (i, st, len(pdu) // 2 - 1), pdu]
+                self.store[i][0] = 1
+            return self._ok(*lines)
+        if c.startswith("+CMGR="):
+            i = int(c[6:])
+            if i not in self.store:
+                return self._err(321, cms=True)
+            st, pdu = self.store[i]
+            self.store[i][0] = 1
+            return self._ok("+CMGR: %d,,%d" % (st, len(pdu) // 2 - 1), pdu)
+        if c.startswith("+CMGD="):
+            self.store.pop(int(c[6:].split(",")[0]), None)
+            return self._ok()
+        if c.startswith("+CMGS="):
+            await self._cmgs(int(c[6:]))
+            return
+        self._emit(b"\r\nERROR\r\n")
+
+    async def _cmgs(self, length):
+        self._emit(b"\r\n> ")
+        raw = b""
+        while True:
+            raw += await self._next()
+            if b"\x1b" in raw:
+                return self._ok()  # ESC: nothing sent
+            if b"\x1a" in raw:
+                break
+        i = raw.find(b"\x1a")
+        self.inbuf = raw[i + 1 :] + self.inbuf
+        hexpdu = raw[:i].strip()
+        try:
+            sub = decode_submit(hexpdu, length)
+        except PDUError:
+            return self._err(304, cms=True)
+        await asyncio.sleep(self._ms(800))  # the network's answer
+        if self.sms_error is not None:
+            return self._err(self.sms_error, cms=True)
+        if self.stat() not in (1, 5):
+            return self._err(331, cms=True)  # no network service
+        text = sub.text if sub.text is not None else sub.data.decode()
+        if sub.concat is None:
+            self._write_out(sub.da, text)
+        else:
+            ref, total, seq = sub.concat
+            parts = self._partial.setdefault((sub.da, ref), {})
+            parts[seq] = text
+            if len(parts) == total:
+                del self._partial[(sub.da, ref)]
+                self._write_out(sub.da, "".join(parts[k] for k in sorted(parts)))
+        self._mr = (getattr(self, "_mr", 0) + 1) & 255
+        self._ok("+CMGS: %d" % self._mr)

@@ -1,0 +1,140 @@
+"""T-SIM7080G-S3 glue (boards/t-sim7080g, firmware/mpcell.py) on CPython with fake machine and
+network modules: PWRKEY pin, the module's UART, network.PPP, through the real Modem and the
+simulated SIM7080G wired to the fake UART."""
+
+import asyncio
+
+import pytest
+import test_boards
+from test_boards import load_glue, make, ok, running
+
+SCALE = 0.01
+
+
+@pytest.fixture
+def hw(monkeypatch):
+    """test_boards' fake machine/network modules (a fresh pair per test)."""
+    gen = test_boards.hw.__wrapped__(monkeypatch)
+    yield next(gen)
+    next(gen, None)
+
+
+def board_with_module(tmp_path, **knobs):
+    import sys
+
+    from simcell import SimModule
+
+    sys.modules.pop("mpcell", None)  # it holds the machine module of the test before
+
+    board = make(load_glue("t-sim7080g"), tmp_path, cell_scale=SCALE)
+    sim = SimModule(None, SCALE)
+    for k in knobs:
+        setattr(sim, k, knobs[k])
+    return board, sim
+
+
+async def wire(board, sim):
+    """The board's module UART and PWRKEY pin to the simulated module, both ways."""
+    import machine
+
+    uart = board.cell_uart
+    pin = machine.Pin.pins[41]
+    level = pin.value()
+    sim.start()
+    try:
+        while True:
+            if uart.tx:
+                data = bytes(uart.tx)
+                uart.tx.clear()
+                sim.receive(data)
+            if sim.outbuf:
+                uart.rx += sim.outbuf
+                sim.outbuf = bytearray()
+            if pin.value() != level:
+                level = pin.value()
+                sim.pwrkey(level == 1)  # high at the GPIO presses the key
+            await asyncio.sleep(0.001)
+    finally:
+        sim.stop()
+
+
+def test_pins_uart_and_pwrkey(hw, tmp_path):
+    board, _ = board_with_module(tmp_path)
+    u = hw.machine.UART.instances[1]
+    assert board.cell_uart is u
+    assert (u.config["tx"], u.config["rx"], u.config["baudrate"]) == (5, 4, 115200)
+    assert u.config["timeout"] == 0
+    host = hw.machine.UART.instances[2]
+    assert (host.config["tx"], host.config["rx"]) == (43, 44)
+    key = hw.machine.Pin.pins[41]
+    assert key.mode == hw.machine.Pin.OUT and key.value() == 0  # released at boot
+    board.press(True)
+    board.press(False)
+    assert key.history == [1, 0]
+    assert board.defaults["NETMODE"] == "AUTO"
+
+
+def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
+    board, sim = board_with_module(tmp_path)
+
+    async def body(h):
+        w = asyncio.create_task(wire(board, sim))
+        try:
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if board.cell.reg == 1 and board.cell.oper:
+                    break
+            assert [p[1] for p in sim.presses] == ["on"]  # PWRKEY pulse at power-up
+            assert await h.cmd('AT#APNSERV="m2m.example"') == ok('AT#APNSERV="m2m.example"')
+            assert await h.cmd('AT#APNUN="mast"') == ok('AT#APNUN="mast"')
+            got = await h.cmd("AT#CONNECTIONSTART", timeout=10)
+            assert got == "AT#CONNECTIONSTART\r\r\n10.64.1.2\r\n\r\nOk_Info_GprsActivation\r\n"
+            ppp = hw.network.PPP.made[0]
+            assert ppp.stream is board.cell_uart
+            assert ppp.connects == [(hw.network.PPP.SEC_PAP, "mast", False)]
+            assert sim.mode == "data" and sim.apn == "m2m.example"
+            assert board.cell_uart.handler == ppp.poll
+            # An SMS while PPP runs: PPP lets go of the UART, +++, AT+CMGS, ATO, PPP again.
+            await h.cmd("AT+CMGF=1")
+            board.uart.tx = bytearray()
+            board.uart.host_sends(b'AT+CMGS="+4917012345"\r')
+            for _ in range(200):
+                await asyncio.sleep(0.005)
+                if b"> " in board.uart.tx:
+                    break
+            board.uart.host_sends(b"mast 7 on battery\x1a")
+            for _ in range(1000):
+                await asyncio.sleep(0.005)
+                if b"OK" in board.uart.tx:
+                    break
+            assert b"+CMGS: 0" in board.uart.tx
+            assert sim.sent == [("+4917012345", "mast 7 on battery")]
+            irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
+            assert [i[1] for i in irqs] == [True, False, True]
+            assert sim.mode == "data" and board.cell_uart.handler == ppp.poll
+            assert await h.cmd("AT#CONNECTIONSTOP") == ok("AT#CONNECTIONSTOP")
+            assert ppp.disconnects == 1 and sim.mode == "cmd"
+        finally:
+            w.cancel()
+
+    running(board, body)
+
+
+def test_apn_rejected_answers_49155(hw, tmp_path):
+    board, sim = board_with_module(tmp_path, apns=["m2m.example"])
+
+    async def body(h):
+        w = asyncio.create_task(wire(board, sim))
+        try:
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if board.cell.reg == 1:
+                    break
+            assert await h.cmd("AT#CONNECTIONSTART", timeout=10) == (
+                "AT#CONNECTIONSTART\r\r\n#CME ERROR: 49155\r\n"
+            )
+            assert hw.network.PPP.made == []
+        finally:
+            w.cancel()
+
+    running(board, body)

@@ -1,0 +1,461 @@
+"""The cellular driver (firmware/cellular.py) against the simulated SIM7080G (simcell.py), and
+the host's AT view of a board with a module, exact bytes (portable test module: it runs under
+pytest and under MicroPython, tools/mp_tests.py)."""
+
+import asyncio
+import os
+
+from board import HostBoard
+from cellboard import add_cell
+from cellular import NO_ANSWER, Cellular, Lines, split_sms
+from harness import Session
+from modem.errors import NetError
+from simcell import SimModule
+
+SCALE = 0.01  # every time of the module table and of the simulated module, 1/100
+OK = b"\r\nOK\r\n"
+_n = [0]
+
+
+def tmpdir():
+    _n[0] += 1
+    tag = "%d-%d" % (os.getpid() if hasattr(os, "getpid") else 0, _n[0])
+    path = "/tmp/mtgw-cell-%s-%d" % (tag, id(_n) % 100000)
+    _rm(path)
+    os.mkdir(path)
+    return path
+
+
+def _rm(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        p = path + "/" + n
+        try:
+            os.remove(p)
+        except OSError:
+            _rm(p)
+    os.rmdir(path)
+
+
+def line(text):
+    return b"\r\n" + text + b"\r\n" + OK
+
+
+def drive(body, state=None, powered=False, **knobs):
+    """body(cell, sim) with a started module and driver (keeper not running)."""
+
+    async def go():
+        sim = SimModule(state, SCALE, powered=powered)
+        for k in knobs:
+            setattr(sim, k, knobs[k])
+        sim.start()
+        cell = Cellular(sim.port(), power=sim.pwrkey, scale=SCALE)
+        try:
+            return await body(cell, sim)
+        finally:
+            cell._stop_reader()
+            sim.stop()
+
+    return asyncio.run(go())
+
+
+async def raises(code, aw):
+    try:
+        await aw
+    except NetError as e:
+        assert e.code == code, (e.code, e.text)
+        return e
+    raise AssertionError("no NetError %d" % code)
+
+
+async def registered(cell):
+    for _ in range(200):
+        await cell.refresh()
+        if cell.reg in (1, 5):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not registered")
+
+
+# ------------------------------------------------------------------ line assembly
+def test_lines_split_prompt_and_cap():
+    p = Lines(cap=16)
+    assert p.feed(b"AT\r\r\nO") == [b"AT"]
+    assert p.feed(b'K\r\n\r\n+CMTI: "SM",3\r\n') == [b"OK", b'+CMTI: "SM",3']
+    assert p.feed(b"\r\n> ") == [b">"]
+    assert p.feed(b"x" * 20) == [b"x" * 16]
+    assert p.feed(b"\r\n") == []
+
+
+def test_split_sms_parts():
+    assert split_sms("short") == [("short", None)]
+    parts = split_sms("a" * 200)
+    assert [len(t) for t, _ in parts] == [153, 47]
+    assert [c for _, c in parts] == [(0, 2, 1), (0, 2, 2)]
+    u = split_sms("ж" * 100)  # UCS2: 67 units a part
+    assert [len(t) for t, _ in u] == [67, 33]
+
+
+# ------------------------------------------------------------------ power, sync, SIM
+def test_power_on_with_pwrkey_sync_and_identity():
+    async def body(cell, sim):
+        await cell.start()
+        assert [p[1] for p in sim.presses] == ["on"]
+        assert cell.alive and cell.sim == "READY" and not sim.echo
+        assert (cell.iccid, cell.imsi) == ("89882390000012345674", "001010123456789")
+        await registered(cell)
+        assert (cell.reg, cell.csq, cell.oper, cell.oper_name) == (1, 20, "00101", "Sim Mobile")
+        assert cell.rssi_dbm() == -73
+
+    drive(body)
+
+
+def test_module_already_on_is_not_pressed():
+    async def body(cell, sim):
+        await cell.start()
+        assert sim.presses == [] and cell.alive
+
+    drive(body, powered=True)
+
+
+def test_sim_pin_required_then_given():
+    async def body(cell, sim):
+        await cell.start()
+        assert cell.sim == "SIM PIN" and cell.imsi == ""
+        await raises(35865, cell.attach("internet", 100))
+        await raises(16, cell.enter_pin("0000"))
+        await cell.enter_pin("1234")
+        assert cell.sim == "READY" and cell.imsi == "001010123456789"
+
+    drive(body, sim="SIM PIN")
+
+
+def test_no_sim():
+    async def body(cell, sim):
+        await cell.start()
+        assert cell.alive and cell.sim == "NOT INSERTED"
+        e = await raises(35865, cell.attach("internet", 100))
+        assert "SIM" in e.text
+
+    drive(body, sim="NOT INSERTED")
+
+
+def test_dead_module_gives_up_within_bounds():
+    async def body(cell, sim):
+        sim.pwrkey = lambda pressed: None  # the key is not wired, or the module is gone
+        cell.power = sim.pwrkey
+        await raises(NO_ANSWER, cell.start())
+        assert not cell.alive and cell.power_cycles == 1
+
+    drive(body)
+
+
+def test_hung_module_is_power_cycled_by_the_keeper():
+    async def body(cell, sim):
+        await cell.start()
+        await registered(cell)
+        sim.hang = True
+        await cell.step()  # one miss: logged
+        assert cell.power_cycles == 0
+        await cell.step()  # two misses in a row: off, on, started again
+        assert cell.power_cycles == 1 and cell.alive and not sim.hang
+        assert [p[1] for p in sim.presses] == ["on", "off", "on"]
+
+    drive(body)
+
+
+# ------------------------------------------------------------------ registration, data
+def test_registration_denied_and_no_coverage():
+    async def body(cell, sim):
+        await cell.start()
+        sim.reg_stat = 3
+        await asyncio.sleep(0.05)
+        e = await raises(35865, cell.attach("internet"))
+        assert "denied" in e.text
+        sim.reg_stat = 0
+        await raises(
+            35865, cell.attach("internet", 10000)
+        )  # bounded: 10 polls, 10 ms apart at this scale
+
+    drive(body)
+
+
+def test_apn_rejected_is_activation_failed():
+    async def body(cell, sim):
+        await cell.start()
+        await raises(49155, cell.attach("wrong.apn", 2000))
+        assert not cell.data and sim.apn == "wrong.apn"
+        await cell.attach("m2m.example")
+        assert cell.data and sim.mode == "data"
+
+    drive(body, apns=["m2m.example"])
+
+
+def test_link_loss_is_seen():
+    async def body(cell, sim):
+        await cell.start()
+        await cell.attach("internet")
+        sim.drop()
+        for _ in range(100):
+            if not cell.data:
+                break
+            await asyncio.sleep(0.005)
+        assert not cell.data and cell.losses == 1
+        await cell.refresh()  # command mode again: the module answers
+        assert cell.reg == 1
+
+    drive(body)
+
+
+# ------------------------------------------------------------------ SMS
+def test_sms_out_while_data_mode_suspends_and_resumes():
+    state = tmpdir()
+
+    async def body(cell, sim):
+        await cell.start()
+        await cell.attach("internet")
+        mr = await cell.send_sms("+491701234567", "Tank 3 low: 12 % ä")
+        assert mr == 1 and cell.data and not cell.suspended and sim.mode == "data"
+        long = "Ü" + "x" * 180
+        await cell.send_sms("+491701234567", long)
+        await cell.hangup()
+        assert sim.mode == "cmd" and not cell.data
+
+    drive(body, state=state)
+    names = sorted(os.listdir(state + "/sms-out"))
+    assert names == ["0001.txt", "0002.txt"]
+    with open(state + "/sms-out/0001.txt", "rb") as f:
+        assert f.read().decode() == "+491701234567\nTank 3 low: 12 % ä"
+    with open(state + "/sms-out/0002.txt", "rb") as f:
+        assert f.read().decode() == "+491701234567\nÜ" + "x" * 180
+    _rm(state)
+
+
+def test_sms_error_from_network():
+    async def body(cell, sim):
+        await cell.start()
+        await registered(cell)
+        await raises(500, cell.send_sms("+4917", "x"))
+
+    drive(body, sms_error=500)
+
+
+def test_sms_in_from_folder_and_stored_before_start():
+    state = tmpdir()
+
+    async def body(cell, sim):
+        sim.deliver("+4930123", "waiting since boot")
+        await cell.start()  # AT+CMGL=4 finds it
+        os.mkdir(state + "/sms-in")
+        with open(state + "/sms-in/a.tmp", "wb") as f:  # still being written: left alone
+            f.write(b"+49")
+        with open(state + "/sms-in/one.txt", "wb") as f:
+            f.write("+4917099\nStatus?\nzweite Zeile ö\n".encode())
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            await cell.step()
+            if len(cell.inbox) == 2:
+                break
+        assert [(x[0], x[1]) for x in cell.inbox] == [
+            ("+4930123", "waiting since boot"),
+            ("+4917099", "Status?\nzweite Zeile ö"),
+        ]
+        assert sim.store == {}  # read and deleted from the module
+        assert os.listdir(state + "/sms-in") == ["a.tmp"]
+
+    drive(body, state=state)
+    _rm(state)
+
+
+# ------------------------------------------------------------------ the host's AT view
+def cell_session(state=None, **knobs):
+    board = add_cell(HostBoard(state_dir=state, uid=b"host"), scale=SCALE)
+    for k in knobs:
+        setattr(board.module, k, knobs[k])
+    return board
+
+
+async def started(s, reg=True):
+    """board.start() as main.py calls it, then wait until the module is registered (reg) or
+    at least answers."""
+    s.board.start(s.modem.values)
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        c = s.board.cell
+        if (c.reg in (1, 5) and c.oper) or (not reg and c.alive and c.sim):
+            return
+    raise AssertionError("module not registered")
+
+
+def host(body, board):
+    async def go():
+        async with Session(board) as s:
+            assert await s.cmd(b"ATE0\r") == b"ATE0\r" + OK
+            try:
+                await body(s)
+            finally:
+                board.stop()
+                board.cell._stop_reader()
+
+    asyncio.run(go())
+
+
+async def until_out(s, want, timeout=5):
+    got = b""
+    for _ in range(int(timeout * 100)):
+        got += s.port.take()
+        if want in got:
+            return got
+        await asyncio.sleep(0.01)
+    raise AssertionError("%r not in %r" % (want, got))
+
+
+def test_gsm_answers_come_from_the_module():
+    async def body(s):
+        await started(s, reg=False)
+        assert await s.cmd(b"AT+CMEE=1\r") == OK
+        assert await s.cmd(b"AT+CPIN?\r") == line(b"+CPIN: SIM PIN")
+        assert await s.cmd(b"AT+CIMI\r") == b"\r\n+CME ERROR: 11\r\n"
+        assert await s.cmd(b'AT+CPIN="1111"\r') == b"\r\n+CME ERROR: 16\r\n"
+        assert await s.cmd(b'AT+CPIN="1234"\r') == OK
+        assert await s.cmd(b"AT+CPIN?\r") == line(b"+CPIN: READY")
+        assert await s.cmd(b"AT+CIMI\r") == line(b"001010123456789")
+        assert await s.cmd(b"AT+CCID\r") == line(b'+CCID: "89882390000012345674"')
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if s.board.cell.oper:
+                break
+        assert await s.cmd(b"AT+CSQ\r") == line(b"+CSQ: 20,99")
+        assert await s.cmd(b"AT+CREG?\r") == line(b"+CREG: 0,1")
+        assert await s.cmd(b"AT+CGREG?\r") == line(b"+CGREG: 0,1")
+        assert await s.cmd(b"AT+COPS?\r") == line(b'+COPS: 0,0,"Sim Mobile"')
+        assert await s.cmd(b"AT+COPS=3,2\r") == OK
+        assert await s.cmd(b"AT+COPS?\r") == line(b'+COPS: 0,2,"00101"')
+
+    host(body, cell_session(sim="SIM PIN"))
+
+
+def test_creg_reports_follow_the_network():
+    async def body(s):
+        await started(s)
+        assert await s.cmd(b"AT+CREG=1\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.set_reg(5)  # roaming
+        await until_out(s, b"\r\n+CREG: 5\r\n")
+        s.board.module.set_reg(2)
+        await until_out(s, b"\r\n+CREG: 2\r\n")
+        s.board.module.set_reg(None)
+        await until_out(s, b"\r\n+CREG: 1\r\n")
+
+    host(body, cell_session())
+
+
+def test_connectionstart_over_the_module_and_refusals():
+    async def body(s):
+        await started(s)
+        assert await s.cmd(b'AT#APNSERV="bad.apn"\r') == OK
+        assert await s.cmd(b"AT#CONNECTIONSTART\r") == b"\r\n#CME ERROR: 49155\r\n"
+        assert await s.cmd(b'AT#APNSERV="m2m.example"\r') == OK
+        got = await s.cmd(b"AT#CONNECTIONSTART\r")
+        assert got.endswith(b"\r\n\r\nOk_Info_GprsActivation\r\n"), got
+        assert s.board.link.via == "cell" and s.board.module.mode == "data"
+        assert await s.cmd(b"AT+CSQ\r") == line(b"+CSQ: 20,99")  # from the last poll
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        assert s.board.module.mode == "cmd"
+        s.board.module.set_reg(3)
+        await asyncio.sleep(0.1)
+        assert await s.cmd(b"AT#CONNECTIONSTART\r") == b"\r\n#CME ERROR: 35865\r\n"
+
+    host(body, cell_session(apns=["m2m.example"]))
+
+
+def test_sms_both_ways_through_the_folders():
+    state = tmpdir()
+
+    async def body(s):
+        await started(s)
+        for c in (b"AT+CMEE=1", b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        assert await s.cmd(b'AT+CMGS="+491701234567"\r') == b"\r\n> "
+        s.port.send(b"Pump 2 failed\x1a")
+        await until_out(s, b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
+        with open(state + "/sms-out/0001.txt", "rb") as f:
+            assert f.read() == b"+491701234567\nPump 2 failed"
+        os.mkdir(state + "/sms-in")
+        with open(state + "/sms-in/reply.txt", "wb") as f:
+            f.write(b"+491701234567\nRESET\n")
+        s.modem.link_poll_s = 0.02
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        got = await s.cmd(b"AT+CMGR=1\r")
+        assert got.startswith(b'\r\n+CMGR: "REC UNREAD","+491701234567","'), got
+        assert got.endswith(b'",\r\nRESET\r\n' + OK), got
+
+    host(body, cell_session(state=state))
+    _rm(state)
+
+
+def test_netmode_is_stored_and_shown():
+    async def body(s):
+        assert await s.cmd(b"AT#NETMODE?\r") == line(b'#NETMODE: "AUTO"')
+        assert await s.cmd(b'AT#NETMODE="CELL"\r') == OK
+        assert await s.cmd(b"AT#NETMODE?\r") == line(b'#NETMODE: "CELL"')
+        assert b'#NETMODE: "CELL"' in await s.cmd(b"AT#VALL\r")
+        assert await s.cmd(b'AT#NETMODE="LORA"\r') == b"\r\n#CME ERROR: 34882\r\n"
+
+    host(body, cell_session())
+
+
+def test_netmode_wifi_first_falls_back_to_the_module():
+    async def body(s):
+        await started(s)
+        s.board.network = False  # no Wi-Fi
+        assert await s.cmd(b'AT#WIFISSID="yard"\r') == OK
+        got = await s.cmd(b"AT#CONNECTIONSTART\r")
+        assert got.endswith(b"Ok_Info_GprsActivation\r\n") and s.board.link.via == "cell"
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        s.board.network = True
+        await s.cmd(b"AT#CONNECTIONSTART\r")
+        assert s.board.link.via == "wifi" and s.board.module.mode == "cmd"
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        assert await s.cmd(b'AT#NETMODE="WIFI"\r') == OK
+        s.board.network = False
+        assert await s.cmd(b"AT#CONNECTIONSTART\r") == b"\r\n#CME ERROR: 35865\r\n"
+
+    host(body, cell_session())
+
+
+def test_dropped_call_is_dialled_again():
+    async def body(s):
+        await started(s)
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        m = s.board.module
+        m.drop()
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if s.board.link.redials:
+                break
+        assert s.board.link.redials == 1 and m.mode == "data" and m.dials == 2
+        assert s.board.cell.losses == 1
+
+    host(body, cell_session())
+
+
+def test_sms_during_a_session_is_announced_when_it_ends():
+    async def body(s):
+        await started(s)
+        for c in (b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        s.board.module.deliver("+4930111", "ping")
+        s.modem.link_poll_s = 0.02
+        await asyncio.sleep(0.3)
+        assert s.port.take() == b""  # PPP holds the line: the module keeps the +CMTI
+        assert s.board.module.held
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\nping\r\n" + OK)
+
+    host(body, cell_session())
