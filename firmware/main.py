@@ -55,7 +55,7 @@ async def serve(board, modem):
     from modem.modem import Modem
 
     await modem.start()
-    board.start(modem.values)
+    board.start(modem.values, modem)
     while True:
         try:
             await modem.run(board.port)

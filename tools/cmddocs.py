@@ -486,4 +486,10 @@ PARAMS = {
     "PINGREMOTE": "host to ping",
     "WIFISSID": "network name",
     "WIFIPW": "network password",
+    "WEBPW": "password of the web pages: every change on them needs it (docs/portal.md)",
+    "WEBSTATUS": "1: the status and setup pages also on the joined network (with WEBPW)",
+    "WEBPORT": "TCP port of the web pages",
+    "SETUPWAIT": "seconds the stored network may stay unjoined before setup mode; 0: never",
+    "SETUPPW": "WPA2 password of the setup access point; empty or shorter than 8: the "
+    "one derived from the board id (tools/label.py prints it)",
 }

@@ -403,12 +403,17 @@ _ROUTES = {
 }
 
 
-async def serve(modem, setup, port, host=None, ap=None):
-    """The pages of `modem` on the board's net until cancelled (setup mode or status mode)."""
+async def open_server(modem, setup, port, host=None, ap=None):
+    """A web.Server for the pages of `modem`, listening (NetError when the port cannot be
+    opened); run its serve() as a task, cancel it to stop."""
     from .web import Server
 
-    portal = Portal(modem, setup, ap)
-    server = Server(modem.board.net, portal.handle, port, host, modem.board.log)
+    server = Server(modem.board.net, Portal(modem, setup, ap).handle, port, host, modem.board.log)
     await server.open()
     modem.board.log("web: serving on port %d (%s mode)" % (port, "setup" if setup else "status"))
-    await server.serve()
+    return server
+
+
+async def serve(modem, setup, port, host=None, ap=None):
+    """The pages of `modem` until cancelled (setup mode or status mode)."""
+    await (await open_server(modem, setup, port, host, ap)).serve()
