@@ -77,7 +77,7 @@ def _stale(el):
     from selenium.common.exceptions import StaleElementReferenceException
 
     try:
-        el.tag_name
+        _ = el.tag_name  # raises once the page was replaced
         return False
     except StaleElementReferenceException:
         return True
