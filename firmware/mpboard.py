@@ -548,9 +548,8 @@ class MPBoard:
             return 0
         return 2 if self.link.session else 1
 
-    def start(self, values=None, modem=None):
-        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper, and
-        with a modem the web pages' watcher (docs/portal.md).
+    def start(self, values=None):
+        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper.
 
         values (the modem's AT# parameters): a stored WIFISSID joins Wi-Fi right away.
         """
@@ -561,10 +560,12 @@ class MPBoard:
             asyncio.create_task(self.led.run(self.led_state)),
             asyncio.create_task(self.link.keep()),
         ]
-        if modem is not None:
-            self._forced = setup_pressed(self.setup_pin)
-            self.tasks.append(asyncio.create_task(self.web(modem)))
         return self.tasks
+
+    def start_web(self, modem):
+        """After start(): the web pages' watcher (docs/portal.md); reads the setup button."""
+        self._forced = setup_pressed(self.setup_pin)
+        self.tasks.append(asyncio.create_task(self.web(modem)))
 
     # ------------------------------------------------------------ web pages
     async def scan(self):

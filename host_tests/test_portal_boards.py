@@ -49,7 +49,8 @@ def serving(board, at, body):
         host = Host(board)
         for line in at:
             assert (await host.cmd(line)).endswith("\r\nOK\r\n"), line
-        board.start(modem.values, modem)
+        board.start(modem.values)
+        board.start_web(modem)
         try:
             return await asyncio.wait_for(body(host, modem), 30)
         finally:
@@ -140,7 +141,8 @@ def test_setupwait_zero_never_and_setuppw(hw, tmp_path, name):
         assert board.web_mode is None  # SETUPWAIT=0: never
         hw.machine.Pin.levels[load_glue(name).SETUP_PIN] = 0
         board.stop()
-        board.start(modem.values, modem)  # power-up with the button held
+        board.start(modem.values)
+        board.start_web(modem)  # power-up with the button held
         await until(lambda: board.web_mode == "setup")
         ap = hw.network.WLAN(hw.network.AP_IF)
         assert ap.cfg["key"] == "label-pw-42"  # SETUPPW set: used instead of the derived one
