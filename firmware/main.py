@@ -56,6 +56,9 @@ async def serve(board, modem):
 
     await modem.start()
     board.start(modem.values)
+    web = getattr(board, "start_web", None)  # the setup and status pages (docs/portal.md)
+    if web is not None:
+        web(modem)
     while True:
         try:
             await modem.run(board.port)

@@ -18,6 +18,8 @@ _BACKOFF_MAX_MS = const(60000)  # longest pause between two re-join attempts
 _NTP_RETRY_MS = const(60000)  # first retry after a failed NTP query, doubling up to 6 h
 _NTP_REFRESH_MS = const(21600000)  # 6 h: the RTC drifts a few seconds a day
 _LOG_CAP = const(16384)  # a log file is moved to <name>.1 when it grows past this
+_WEB_POLL_MS = const(1000)  # how often the web pages' mode is looked at
+_AP_LINGER_MS = const(120000)  # setup mode ends this long after the new network was joined
 
 
 def _sleep_ms(ms):
@@ -253,6 +255,44 @@ class WiFiLink(MPNet):
     async def down(self):
         self.session = False
 
+    async def scan(self):
+        """[(ssid, rssi, secured)] of the networks in range (the web page's scan). Blocks the
+        loop for the scan (~2 s): the watchdog is fed first."""
+        w = self.iface()
+        w.active(True)
+        if self.before_block:
+            self.before_block()
+        out = []
+        seen = set()
+        for r in w.scan():  # (ssid, bssid, channel, rssi, security, hidden)
+            try:
+                ssid = r[0].decode()
+            except UnicodeError:
+                continue
+            if ssid and ssid not in seen:
+                seen.add(ssid)
+                out.append((ssid, r[3], r[4] != 0))
+        return out
+
+    def ap_start(self, name, password):
+        """The setup access point (WPA2), beside the station; its address."""
+        import network
+
+        ap = network.WLAN(network.AP_IF)
+        ap.active(True)
+        ap.config(ssid=name, key=password)
+        sec = getattr(network, "AUTH_WPA2_PSK", None)  # ESP32; the Pico W's default is WPA2
+        if sec is not None:
+            ap.config(security=sec)
+        self.log("wifi: access point %s open" % name)  # never its password
+        return ap.ifconfig()[0]
+
+    def ap_stop(self):
+        import network
+
+        network.WLAN(network.AP_IF).active(False)
+        self.log("wifi: access point closed")
+
     def rssi(self):
         if not self.connected():
             return None
@@ -333,10 +373,17 @@ _GLUE = (
 )
 
 
+def setup_pressed(pin):
+    """True when the setup button (pin to GND, pulled up) is held at power-up."""
+    if pin is None:
+        return False
+    return machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+
+
 def make(pins, overrides):
     """The board object from a board file's constants (UART_ID, TX, RX, RTS, CTS, BAUD...);
     overrides (keyword arguments of MPBoard) win: tests, experiments."""
-    kw = {}
+    kw = {"setup_pin": pins.get("SETUP_PIN")}
     for name in _GLUE:
         kw[name.lower()] = pins[name]
     kw.update(overrides)
@@ -374,8 +421,20 @@ class MPBoard:
         ntp=None,
         join_timeout_ms=15000,
         keep_ms=2000,
+        setup_pin=None,
+        web_poll_ms=_WEB_POLL_MS,
+        ap_linger_ms=_AP_LINGER_MS,
     ):
         self.clock = clock or time
+        self.setup_pin = setup_pin
+        self.web_poll_ms = web_poll_ms
+        self.ap_linger_ms = ap_linger_ms
+        self.web_mode = None  # None, "setup" or "status": what the web task serves now
+        self.web_task = None
+        self.ap = None  # (name, address) while the setup access point is open
+        self._forced = False  # the setup button was held at power-up
+        self._down_since = None  # ticks since when the stored network is not joined
+        self._up_since = None  # ticks since when it is joined (ends setup mode)
         self.store = FileStore(settings)
         self.defaults = {}
         self.ca_path = ca
@@ -504,6 +563,90 @@ class MPBoard:
             asyncio.create_task(self.link.keep()),
         ]
         return self.tasks
+
+    def start_web(self, modem):
+        """After start(): the web pages' watcher (docs/portal.md); reads the setup button."""
+        self._forced = setup_pressed(self.setup_pin)
+        self.tasks.append(asyncio.create_task(self.web(modem)))
+
+    # ------------------------------------------------------------ web pages
+    async def scan(self):
+        return await self.link.scan()
+
+    def wifi_changed(self, values):
+        """The page stored new Wi-Fi settings: join them (keep() retries)."""
+        self.link.creds = (values["WIFISSID"], values["WIFIPW"]) if values["WIFISSID"] else None
+        self._down_since = None
+        self._up_since = None
+
+    def web_wanted(self, v):
+        """The mode the pages should be in now: "setup", "status" or None (docs/portal.md)."""
+        c = self.clock
+        now = c.ticks_ms()
+        if self.link.connected():
+            self._down_since = None
+            if self._up_since is None:
+                self._up_since = now
+        else:
+            self._up_since = None
+            if self._down_since is None:
+                self._down_since = now
+        if self.web_mode == "setup":
+            # stays open until the network has been joined for a while (the phone sees it)
+            if self._up_since is None or c.ticks_diff(now, self._up_since) < self.ap_linger_ms:
+                return "setup"
+            self._forced = False
+        elif self._forced or not v["WIFISSID"]:
+            return "setup"
+        elif v["SETUPWAIT"] and c.ticks_diff(now, self._down_since or now) >= (
+            v["SETUPWAIT"] * 1000
+        ):
+            return "setup"
+        if v["WEBSTATUS"] and v["WEBPW"]:
+            return "status"
+        return None
+
+    async def web(self, modem):
+        """Background task: open or close the setup access point and the pages as
+        web_wanted() says; the server's modules are in RAM only while it runs."""
+        while True:
+            want = self.web_wanted(modem.values)
+            if want != self.web_mode:
+                await self.web_switch(modem, want)
+            await asyncio.sleep(self.web_poll_ms / 1000)
+
+    async def web_switch(self, modem, want):
+        import sys
+
+        if self.web_task is not None:
+            self.web_task.cancel()
+            self.web_task = None
+            await asyncio.sleep(0)
+        if self.ap is not None and want != "setup":
+            self.link.ap_stop()
+            self.ap = None
+        self.web_mode = want
+        if want is None:
+            for name in ("modem.portal", "modem.web"):
+                sys.modules.pop(name, None)
+            return
+        from modem import portal
+
+        if want == "setup" and self.ap is None:
+            uid = self.uid()
+            pw = modem.values["SETUPPW"]
+            pw = pw if len(pw) >= 8 else portal.ap_password(uid)  # WPA2: 8 at least
+            name = portal.ap_name(uid)
+            self.ap = (name, self.link.ap_start(name, pw))
+        try:
+            server = await portal.open_server(
+                modem, want == "setup", modem.values["WEBPORT"], None, self.ap
+            )
+        except NetError as e:  # the port is taken: try again at the next poll
+            self.log("web: %s" % e.text)
+            self.web_mode = None
+            return
+        self.web_task = asyncio.create_task(server.serve())
 
     def stop(self):
         """Leaving the event loop (Ctrl-C, error): the REPL must stay usable."""

@@ -359,23 +359,24 @@ class MPNet:
             raise
         return asyncio.StreamReader(s)
 
-    def _bound(self, kind, port):
+    def _bound(self, kind, port, host=None, backlog=1):
         s = socket.socket(socket.AF_INET, kind)
         try:
             if kind == socket.SOCK_STREAM:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(_sockaddr(self.bind_host, port))
+            s.bind(_sockaddr(host or self.bind_host, port))
             if kind == socket.SOCK_STREAM:
-                s.listen(1)
+                s.listen(backlog)
             s.setblocking(False)
         except OSError as e:  # in use, no permission
             s.close()
             raise NetError(LISTEN_FAILED, _text(e)) from None
         return s
 
-    async def listen(self, port):
-        """AT#LTCPSTART: a TCP port listening (backlog 1)."""
-        return MPListener(self._bound(socket.SOCK_STREAM, port))
+    async def listen(self, port, host=None, backlog=1):
+        """AT#LTCPSTART: a TCP port listening (backlog 1); the web pages give a host and a
+        longer backlog (a browser opens a few connections at once)."""
+        return MPListener(self._bound(socket.SOCK_STREAM, port, host, backlog))
 
     async def udp(self, port=0):
         """AT#OUDP (port 0: any), AT#LUDPSTART."""

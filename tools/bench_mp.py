@@ -73,7 +73,10 @@ class MPSim:
         cmd += ["--no-smtp-sink", *extra] + (["--report-mem"] if report else [])
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, text=True)
         self.addr = None
+        self.web_port = None
         for line in self.proc.stdout:
+            if line.startswith("web: http://"):  # --web (tools/bench_web.py)
+                self.web_port = int(line.split("//")[1].split("/")[0].rsplit(":", 1)[1])
             if line.startswith("serial: tcp://"):
                 host, port = line.split("//")[1].strip().rsplit(":", 1)
                 self.addr = (host, int(port))

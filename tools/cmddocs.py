@@ -561,4 +561,10 @@ PARAMS = {
     "WIFIPW": "network password",
     "NETMODE": "WIFI, CELL (the board's module, docs/cellular.md), AUTO (Wi-Fi when WIFISSID is"
     " set and joins, else the module; the default on a board with a module)",
+    "WEBPW": "password of the web pages: every change on them needs it (docs/portal.md)",
+    "WEBSTATUS": "1: the status and setup pages also on the joined network (with WEBPW)",
+    "WEBPORT": "TCP port of the web pages",
+    "SETUPWAIT": "seconds the stored network may stay unjoined before setup mode; 0: never",
+    "SETUPPW": "WPA2 password of the setup access point; empty or shorter than 8: the "
+    "one derived from the board id (tools/label.py prints it)",
 }

@@ -252,6 +252,7 @@ class CPythonRuntime:
     """The core in this process (boards/host/board.py)."""
 
     def __init__(self, args, state, defaults):
+        self.args = args
         self.board = HostBoard(
             state_dir=state, defaults=defaults, network=not args.no_network, log=stderr_log
         )
@@ -264,6 +265,19 @@ class CPythonRuntime:
         await self.modem.start()
         if getattr(self.board, "cell", None) is not None:
             self.board.start(self.modem.values)
+        if self.args.web:
+            from modem import portal
+
+            host, port = self.args.web
+            setup = self.args.web_setup or not self.modem.values["WIFISSID"]
+            self.web = portal.Portal(self.modem, setup, ("sim", host))
+            from modem.web import Server
+
+            server = Server(self.board.net, self.web.handle, port, host, self.board.log)
+            await server.open()
+            self.web_port = server.listener._sock.getsockname()[1]
+            self.web_task = asyncio.ensure_future(server.serve())
+            self.web_mode = "setup" if setup else "status"
 
     async def run(self, port):
         await self.modem.run(port)
@@ -306,6 +320,20 @@ class MicroPythonRuntime:
         self.reader = None
         self.writer = None
 
+    def pick_web(self):
+        """The web port (a free one for port 0: the MicroPython side binds it next) and the
+        mode its settings give, as boards/unix/run.py decides it."""
+        from modem.store import FileStore
+
+        host, port = self.args.web
+        if not port:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        at = FileStore(os.path.join(self.state, "settings.json")).load().get("at", {})
+        setup = self.args.web_setup or not at.get("WIFISSID")
+        return port, "setup" if setup else "status"
+
     def command(self, relay_port):
         a = self.args
         cmd = [
@@ -327,6 +355,10 @@ class MicroPythonRuntime:
             cmd.append("--no-network")
         if a.report_mem:
             cmd.append("--report-mem")
+        if a.web:
+            cmd += ["--web", "%s:%d" % (a.web[0], self.web_port)]
+            if a.web_setup:
+                cmd.append("--web-setup")
         return cmd
 
     async def start(self):
@@ -347,6 +379,8 @@ class MicroPythonRuntime:
 
         self.server = await asyncio.start_server(on_client, "127.0.0.1", 0)
         relay_port = self.server.sockets[0].getsockname()[1]
+        if self.args.web:
+            self.web_port, self.web_mode = self.pick_web()
         env = dict(os.environ, MICROPYPATH=".frozen:" + build_dir)
         # Its own session: a Ctrl-C in the terminal reaches this process only, which then
         # ends the stream, so MicroPython exits cleanly. Its stdout would mix with the status
@@ -466,10 +500,25 @@ def parse_args(argv):
         action="append",
         help="the network accepts only this APN (repeatable; default: any)",
     )
+    ap.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        help="serve the setup and status pages (docs/portal.md); port 0: any free port",
+    )
+    ap.add_argument(
+        "--web-setup",
+        action="store_true",
+        help="setup mode even with a stored WIFISSID (as the board's setup button)",
+    )
     ap.add_argument("--micropython", default=MICROPYTHON, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.cellular and args.runtime != "cpython":
         ap.error("--cellular runs with --runtime cpython (docs/cellular.md)")
+    if args.web:
+        host, _, port = args.web.rpartition(":")
+        if not host or not port.isdigit():
+            ap.error("--web wants HOST:PORT")
+        args.web = (host.strip("[]"), int(port))
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -557,6 +606,9 @@ async def serve(args):
                 status("link: %s -> %s" % (link, port.name))
             hint = "picocom -b 115200 --omap crcrlf " + (link or port.name)
         task = asyncio.ensure_future(runtime.run(port))
+        web = getattr(runtime, "web_port", None)
+        if web is not None:
+            status("web: http://%s:%d/ (%s mode)" % (args.web[0], web, runtime.web_mode))
         status("connect: " + hint)
         status("ready")
         stopper = asyncio.ensure_future(stop.wait())

@@ -16,6 +16,7 @@ LED = 2  # the blue LED of most DevKits; None: no LED
 LED_ACTIVE_LOW = False
 SAFE_PIN = 0  # the BOOT button: hold it while the LED flickers after reset -> safe mode
 SAFE_WINDOW_MS = 1000
+SETUP_PIN = 4  # GPIO4 to GND (a button) held at power-up -> setup mode (docs/portal.md)
 WDT_MS = 30000
 TIMER_ID = 0  # hardware timer that feeds the watchdog after Ctrl-C (ESP32 has no virtual one)
 LOG = None  # None: off; "console": the USB REPL; "/log.txt": a file on flash

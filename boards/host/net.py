@@ -182,12 +182,13 @@ class HostSocketNet:
     ping_method = "auto"
     ping_used = None
 
-    async def listen(self, port):
+    async def listen(self, port, host=None, backlog=1):
+        """host: None binds bind_host (the web pages of the simulator give their own)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((self.bind_host, port))
-            s.listen(1)
+            s.bind((host or self.bind_host, port))
+            s.listen(backlog)
             s.setblocking(False)
         except OSError as e:  # in use, no permission
             s.close()

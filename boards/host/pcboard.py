@@ -11,6 +11,14 @@ from modem.errors import NOT_ATTACHED, NetError
 from modem.store import exists, remove_file, write_file
 
 
+# What a scan finds on a PC: (ssid, rssi dBm, secured). Joining any of them "works".
+STAND_IN_NETWORKS = (
+    ("mtgw-sim-office", -48, True),
+    ("mtgw-sim-workshop", -63, True),
+    ("mtgw-sim-guest", -80, False),
+)
+
+
 def stderr_log(msg):
     sys.stderr.write(msg + "\n")
 
@@ -76,6 +84,12 @@ class PCBoard:
 
     def link_available(self):
         return self.network
+
+    async def scan(self):
+        """The web page's network scan: a PC has no radio; these stand in (docs/portal.md)."""
+        if not self.network:
+            return []
+        return list(STAND_IN_NETWORKS)
 
     def apply_serial(self, rate, ifc):
         self.serial = (rate, tuple(ifc))

@@ -16,6 +16,7 @@ LED = "LED"  # the on-board LED, driven through the Wi-Fi chip
 LED_ACTIVE_LOW = False
 SAFE_PIN = 22  # GP22 (pin 29) to GND (pin 28) with a jumper or a button -> safe mode
 SAFE_WINDOW_MS = 1000
+SETUP_PIN = 21  # GP21 (pin 27) to GND (pin 28) at power-up -> setup mode (docs/portal.md)
 WDT_MS = 8000  # the RP2040 watchdog allows 8388 ms at most
 TIMER_ID = -1  # a virtual timer feeds the watchdog after Ctrl-C
 LOG = None  # None: off; "console": the USB REPL; "/log.txt": a file on flash

@@ -2,7 +2,7 @@
 
     MICROPYPATH=.frozen:build/unix micropython -X heapsize=96k -m run \\
         --connect 127.0.0.1:PORT [--state DIR] [--defaults JSON] [--cafile PEM] \\
-        [--no-network] [--report-mem] [--read-size N] [--quiet]
+        [--no-network] [--report-mem] [--read-size N] [--quiet] [--web HOST:PORT [--web-setup]]
 
 build/unix/ holds the firmware as .mpy (tools/build_mpy.py), as a board loads it. The stream
 is the serial line: its end (the simulator closing it) ends the modem and the process (exit 0).
@@ -97,7 +97,14 @@ class StreamPort:
 
 
 def parse_args(argv):
-    o = {"connect": None, "state": None, "defaults": "{}", "cafile": None, "read-size": "0"}
+    o = {
+        "connect": None,
+        "state": None,
+        "defaults": "{}",
+        "cafile": None,
+        "read-size": "0",
+        "web": None,
+    }
     flags = set()
     i = 0
     while i < len(argv):
@@ -105,7 +112,7 @@ def parse_args(argv):
         if a[2:] in o and i + 1 < len(argv):
             o[a[2:]] = argv[i + 1]
             i += 2
-        elif a in ("--no-network", "--report-mem", "--quiet"):
+        elif a in ("--no-network", "--report-mem", "--quiet", "--web-setup"):
             flags.add(a)
             i += 1
         else:
@@ -140,6 +147,8 @@ async def serve(o, flags):
         mem_report("started")
         board.log = _with_mem(board.log)
         asyncio.create_task(mem_sampler())
+    if o["web"]:
+        asyncio.create_task(web(modem, o["web"], "--web-setup" in flags))
     try:
         size = int(o["read-size"]) or _READ_SIZE
         await modem.run(StreamPort(reader, writer, size, mem_sample if report else None))
@@ -147,6 +156,16 @@ async def serve(o, flags):
         writer.close()
     if report:
         mem_report("stopped")
+
+
+async def web(modem, where, forced):
+    """tools/sim.py --web: the setup and status pages (setup mode without a stored WIFISSID,
+    as a board opens its access point)."""
+    from modem import portal
+
+    host, _, port = where.rpartition(":")
+    setup = forced or not modem.values["WIFISSID"]
+    await portal.serve(modem, setup, int(port), host, ("sim", host))
 
 
 def _with_mem(board_log):

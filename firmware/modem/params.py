@@ -107,6 +107,11 @@ _SPEC = (
     "WIFISSID|s|32|||4|WIFI\n"
     "WIFIPW|s|64|||5|WIFI\n"
     "NETMODE|c|WIFI/CELL/AUTO||WIFI|4|WIFI\n"
+    "WEBPW|s|64|||5|WIFI\n"
+    "WEBSTATUS|i|0|1|0|4|WIFI\n"
+    "WEBPORT|i|1|65535|80|4|WIFI\n"
+    "SETUPWAIT|i|0|3600|300|4|WIFI\n"
+    "SETUPPW|s|63|||5|WIFI\n"
 )
 
 _STEP20 = ("TCPTXDELAY", "UDPTXDELAY")  # multiples of 20 ms [READ p31, p34]

@@ -8,6 +8,8 @@ STAT_WRONG_PASSWORD = -3
 STAT_NO_AP_FOUND = -2
 STAT_CONNECT_FAIL = -1
 STAT_GOT_IP = 3
+AUTH_OPEN = 0
+AUTH_WPA2_PSK = 3  # as the ESP32 port names it
 
 
 class World:
@@ -18,6 +20,9 @@ class World:
         self.rssi = -67
         self.join_polls = 2  # isconnected() calls before a join completes
         self.address = ("192.168.4.23", "255.255.255.0", "192.168.4.1", "192.168.4.1")
+        self.ap_address = ("192.168.4.1", "255.255.255.0", "192.168.4.1", "192.168.4.1")
+        self.open_aps = set()  # ssids in range without a password
+        self.scans = 0
 
 
 world = World()
@@ -49,6 +54,7 @@ class WLAN:
         self.ssid = None
         self.connects = []  # ssid of every connect() call (passwords are not kept)
         self.disconnects = 0
+        self.cfg = {}  # what config(...) set (the access point's name, key, security)
 
     def active(self, on=None):
         if on is None:
@@ -91,14 +97,29 @@ class WLAN:
             return world.rssi
         raise ValueError("unknown status param")
 
+    def scan(self):
+        if not self._active:
+            raise OSError("Wifi Not Started")
+        world.scans += 1
+        out = []
+        for i, ssid in enumerate(sorted(world.aps)):
+            sec = AUTH_OPEN if ssid in world.open_aps else AUTH_WPA2_PSK
+            out.append((ssid.encode(), b"\x02\x00\x00\x00\x00%c" % i, 6, world.rssi - i, sec, 0))
+        return out
+
     def ifconfig(self):
+        if self.interface == AP_IF:
+            return world.ap_address if self._active else ("0.0.0.0",) * 4
         if not self._connected:
             return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
         return world.address
 
     def config(self, *args, **kw):
+        if kw:
+            self.cfg.update(kw)
+            return None
         if args == ("ssid",):
-            return self.ssid or ""
+            return self.cfg.get("ssid", self.ssid or "")
         return None
 
     # test side
