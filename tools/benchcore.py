@@ -442,10 +442,12 @@ async def sockets(args):
 
 async def many(args):
     """n mails and n socket sessions in a row (in-memory peers): the heap must not fragment.
-    Prints micropython.mem_info() after the settings (round 0), after round 1 (the first use
-    loads modules and interns their names for good) and every `every` rounds."""
+    Prints micropython.mem_info() after start-up ("start"), after the settings (round 0),
+    after round 1 (the first mail) and every `every` rounds."""
     probe = Probe(False)
     m = await start(args, probe)
+    gc.collect()
+    probe.mem_info("start")
     n = opt(args, "n", 1000)
     every = opt(args, "every", 100)
     size = opt(args, "size", 16384)
@@ -475,6 +477,7 @@ async def many(args):
             print("error", i, port.tail)
             return
         m.port = port = None
+        m.board.net.last = None  # the benchmark's peer
         if i % every == 0 or i == 1:
             gc.collect()
             probe.mem_info(i)

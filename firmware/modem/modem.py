@@ -3,7 +3,7 @@
 import gc
 import sys
 
-from .compat import asyncio, const, wait_for
+from .compat import INTERN, asyncio, const, wait_for
 from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
 from .lineio import LineReader
 from . import params, version
@@ -350,6 +350,7 @@ class Modem:
     # ---------------------------------------------------------------- main loop
     async def start(self):
         """Power-up: load settings, announce readiness when +WIND asks for it."""
+        _intern()
         self.load()
         self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
         self.wind_ready()
@@ -584,7 +585,8 @@ class Modem:
         try:
             return await _module(entry[0]).HANDLERS[name](self, form, args) or []
         finally:
-            _unload()  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
+            if _unload():  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
+                self.last_smtp = _settle(self.last_smtp)
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
@@ -612,6 +614,28 @@ _BASIC = {
 }
 
 
+def _intern():
+    """Power-up, before the settings: load each handler module once and drop it again.
+
+    Loading a .mpy interns its names in the qstr pool, which lives in the GC heap and is
+    never freed (docs/design.md, What stays after a mail). Interned here, the pool and its
+    strings sit low in a heap that is still empty; interned by the first mail, they would
+    land among the free space (the mail stack fills the heap's low end then) and cut the
+    largest free block, which mbedtls needs for TLS on a Pico W, to a few KB. asyncio's
+    lazily loaded parts (wait_for, Event, streams) are loaded here for the same reason.
+    """
+    if not INTERN:
+        return  # CPython: names are not in a heap the modem shares
+    for name in ("wait_for", "Event", "StreamReader"):
+        try:
+            getattr(asyncio, name)
+        except (AttributeError, ImportError):  # a port without streams (webassembly)
+            pass
+    for name in _TURNS + ("session",):
+        _module(name)
+        _unload((name,))
+
+
 def _has_bytes(port):
     """Bytes from the host are already there (a port without pending(): unknown, False)."""
     pending = getattr(port, "pending", None)
@@ -630,8 +654,15 @@ def _module(name):
     return mod
 
 
+def _settle(trace):
+    """The SMTP trace made again once the mail stack is gone: made while it was loaded, its
+    objects sit above it and would split the free space for good; new ones go low."""
+    return [(step, code, text.encode().decode(), ms) for step, code, text, ms in trace]
+
+
 def _unload(names=_TRANSIENT):
-    """Forget handler modules; the next use imports them again (heap: docs/design.md)."""
+    """Forget handler modules; the next use imports them again (heap: docs/design.md).
+    True when a module was dropped."""
     if "mail" in names or "getmail" in names:
         names = list(names) + list(_TRANSIENT)
     if "sockets" in names:
@@ -645,3 +676,4 @@ def _unload(names=_TRANSIENT):
                 delattr(pkg, name)
     if gone:
         gc.collect()
+    return gone
