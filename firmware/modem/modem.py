@@ -40,6 +40,7 @@ _TRANSIENT = (
     "mail",
     "mailbody",
     "smtp",
+    "smtpopen",
     "smtpdata",
     "getmail",
     "pop3",
@@ -631,9 +632,9 @@ def _intern():
             getattr(asyncio, name)
         except (AttributeError, ImportError):  # a port without streams (webassembly)
             pass
-    for name in _TURNS + ("session",):
+    for name in _TURNS + ("session", "smtpopen"):
         _module(name)
-        _unload((name,))
+        _unload((name, "mail"))  # "mail": the whole mail stack (_TRANSIENT) goes too
 
 
 def _has_bytes(port):
