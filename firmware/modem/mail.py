@@ -14,7 +14,6 @@ from .errors import (
     SMTP_RECIPIENT,
     SMTP_SENDER,
 )
-from .mailbody import BodyComposer, EndScanner
 from .smtp import TLSConfig, open_session
 from . import params
 
@@ -157,6 +156,9 @@ async def _putmail(m, form, args):
     cc = addresses(v["CCREC1"])
     headers = compose_headers(m, to, cc, v["SUBJ1"])
     client = await open_smtp(m, to, cc, _ready(m))
+    # The body's code loads once the set-up's is gone (smtp.open_session): one at a time.
+    from .mailbody import BodyComposer
+
     m.busy.add("smtp")  # nothing may change the parameters while the session runs
     try:
         # S000333D p23: the SMTP session is open; from now on every byte is body, not echoed.
@@ -182,6 +184,8 @@ async def _stream(m, client, composer):
     """Serial bytes -> server until the end marker. Returns None, or the #CME code of a
     failure. After a server failure the rest of the body is still read up to the marker, so
     none of it is taken for commands."""
+    from .mailbody import EndScanner
+
     scanner = EndScanner()
     failed = None
     timeout = m.values["DATATIMEOUT"]
@@ -223,6 +227,8 @@ def _sendmail_of(i):
             if a not in ("1", "2", "3"):
                 raise ATError(BAD_VALUE)
             n = int(a)
+        from .mailbody import BodyComposer
+
         v = m.values
         to = addresses(v["REC%d" % n])
         cc = addresses(v["CCREC%d" % n])
