@@ -6,7 +6,7 @@ import sys
 from .compat import INTERN, asyncio, const, wait_for
 from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
 from .lineio import LineReader
-from . import params, version
+from . import params
 
 # Extended commands, one line each: name, handler module, forms (x exec, s set, r read,
 # t test). A handler module is imported when first needed; the mail modules are dropped again
@@ -50,7 +50,7 @@ _TRANSIENT = (
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
-_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms")
+_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "v250")
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
@@ -467,79 +467,9 @@ class Modem:
             if c == "+" or c == "#":
                 info.extend(await self.run_extended(text[i:]))
                 break
-            i, lines = await self.run_basic(text, i)
+            i, lines = await _module("v250").run_basic(self, text, i)
             info.extend(lines)
         self.info(info)
-
-    async def run_basic(self, text, i):
-        """One V.250 basic command at text[i]; returns (next index, information lines)."""
-        c = text[i].upper()
-        j = i + 1
-        if c == "&" and j < len(text):
-            c = "&" + text[j].upper()
-            j += 1
-        if c == "D":  # dial: the rest of the line is the number; there is no call to make
-            self.result = "NO CARRIER"
-            return len(text), []
-        if c == "S":
-            return self.sreg(text, j)
-        k = j
-        while k < len(text) and "0" <= text[k] <= "9":
-            k += 1
-        lim = _BASIC.get(c)
-        v = int(text[j:k]) if k > j else 0
-        if lim is None or v > lim:
-            raise ATError()
-        lines = []
-        p = self.profile
-        if c in ("E", "V", "Q"):
-            p[c] = v
-        elif c == "Z":  # restore the AT&W profile (V.250 6.1.1)
-            self.restore_profile()
-        elif c == "&F":  # factory profile, not saved until AT&W
-            self.restore_profile(saved=False)
-        elif c == "&W":
-            self.save("profile", dict(p))
-        elif c == "I":
-            if v == 0:
-                lines = [version.MANUFACTURER, version.MODEL]
-            elif v == 3:
-                lines = [version.REVISION]
-            else:
-                raise ATError()
-        elif c == "&V":
-            g = self.gsm
-            lines = [
-                "E%d Q%d V%d +CMEE=%d +IPR=%d +IFC=%d,%d"
-                % (p["E"], p["Q"], p["V"], p["CMEE"], p["IPR"], p["IFC"][0], p["IFC"][1]),
-                "+CREG=%d +CGREG=%d +WIND=%d +WOPEN=%d"
-                % (g["CREG"], g["CGREG"], g["WIND"], g["WOPEN"]),
-            ]
-        elif c == "O" and self.resume is not None:
-            lines = await self.resume(True)
-        elif c in ("O", "A"):  # no data connection to go back to, no call to answer
-            self.result = "NO CARRIER"
-        elif c == "H" and self.hangup is not None:  # close a socket left with +++, a listener
-            await self.hangup()
-        return k, lines  # H, L, M, X, &C, &D, &K, &S: accepted, nothing to change
-
-    def sreg(self, text, j):
-        """ATSn? / ATSn=v."""
-        k = j
-        while k < len(text) and "0" <= text[k] <= "9":
-            k += 1
-        r = int(text[j:k]) if k > j else -1
-        if r not in self.sregs or k >= len(text) or text[k] not in "?=":
-            raise ATError()
-        if text[k] == "?":
-            return k + 1, ["%03d" % self.sregs[r]]
-        m = k + 1
-        while m < len(text) and "0" <= text[m] <= "9":
-            m += 1
-        if m == k + 1 or int(text[k + 1 : m]) > 255:
-            raise ATError()
-        self.sregs[r] = int(text[k + 1 : m])
-        return m, []
 
     async def run_extended(self, text):
         if text[0] == "#":
@@ -591,28 +521,6 @@ class Modem:
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
-
-# V.250 basic commands and the highest value each takes (S000333D p49; docs/hosts.md).
-_BASIC = {
-    "E": 1,
-    "V": 1,
-    "Q": 1,
-    "Z": 0,
-    "I": 9,
-    "H": 0,
-    "L": 3,
-    "M": 2,
-    "X": 4,
-    "O": 0,
-    "A": 0,
-    "&F": 0,
-    "&W": 0,
-    "&V": 0,
-    "&C": 1,
-    "&D": 2,
-    "&K": 6,
-    "&S": 1,
-}
 
 
 def _intern():
