@@ -21,7 +21,6 @@ from modem.smtp import MAX_LINE, MAX_LINES, ReplyParser, SMTPClient, TLSConfig  
 from modem.smtp import open_session  # noqa: E402
 from modem import smtpopen  # noqa: E402
 from modem.smtpdata import DataEncoder  # noqa: E402
-from board import HostClock  # noqa: E402
 from net import HostNet  # noqa: E402
 from smtp_servers import (  # noqa: E402
     HOST,
@@ -634,61 +633,6 @@ def test_no_answer_after_final_dot():
     assert (e.code, e.step, e.reply) == (errors.SMTP_NO_ANSWER, "END", 0)
     assert steps(trace)[-1] == ("END", 0)
     assert elapsed < 3
-
-
-class _StalledConn:
-    """A peer that stops taking DATA bytes (its window full) after `ok` writes: fault
-    injection, as a real server would need megabytes of unread data to show it."""
-
-    def __init__(self, ok):
-        self.ok = ok
-        self.writes = 0
-        self.closed = False
-
-    async def write(self, data):
-        self.writes += 1
-        if self.writes > self.ok:
-            await asyncio.sleep(3600)
-
-    async def close(self):
-        self.closed = True
-
-
-def test_a_stalled_data_write_times_out_and_nothing_keeps_running():
-    # One watch task bounds every write of the data phase (no task per write): a write that
-    # waits past timeout_s fails as SMTP_NO_ANSWER at BODY, and close() ends the watch.
-    async def main():
-        conn = _StalledConn(ok=3)
-        trace = []
-        c = SMTPClient(conn, 0.4, trace, HostClock())
-        t0 = time.monotonic()
-        for _ in range(3):
-            await c.send(b"line\r\n")
-        watch = c._watch
-        with pytest.raises(SMTPError) as ei:
-            await c.send(b"line\r\n")
-        elapsed = time.monotonic() - t0
-        await c.close()
-        return ei.value, trace, elapsed, watch, conn
-
-    e, trace, elapsed, watch, conn = run(main())
-    assert (e.code, e.step) == (errors.SMTP_NO_ANSWER, "BODY")
-    assert steps(trace)[-1] == ("BODY", 0)
-    assert 0.4 <= elapsed < 1.5
-    assert watch.done() and conn.closed
-
-
-def test_data_writes_end_their_watch():
-    async def main():
-        c = SMTPClient(_StalledConn(ok=10), 5, None, HostClock())
-        await c.send(b"a\r\n")
-        watch = c._watch
-        await c.close()
-        await asyncio.sleep(0)  # the cancellation is delivered
-        return c._watch, watch
-
-    left, watch = run(main())
-    assert left is None and watch.cancelled()
 
 
 def test_no_timeout_at_all():

@@ -161,9 +161,6 @@ class SMTPClient:
         self.ext = {}  # EHLO keyword (upper case) -> parameter string
         self.auth = []  # AUTH mechanisms offered, upper case
         self.refused = []  # (address, code, text) of the last rcpt_all()
-        self._watch = None  # the task that bounds the data phase's writes (send)
-        self._writing = None  # ticks_ms when the write in progress began
-        self._expired = False
 
     # -- plumbing --
 
@@ -227,61 +224,16 @@ class SMTPClient:
             self._fail(step, code, "unsolicited reply")
 
     async def send(self, data):
-        """Write DATA bytes already encoded (DataEncoder.feed output).
-
-        Each write is bounded by timeout_s. With a clock, one watch task does that for the
-        whole data phase (a wait_for per write makes a task and a timer per write): it
-        cancels a write that has been waiting longer, checking every quarter of timeout_s.
-        """
-        c = self._clock
-        if c is None or self.timeout_s is None:
-            t0 = self._now()
-            try:
-                await self._io("BODY", self._conn.write(data))
-            except SMTPError as e:
-                self._record("BODY", t0, 0, e.text)
-                raise
-            return
-        if self._watch is None:
-            self._watch = asyncio.create_task(self._watch_writes(asyncio.current_task()))
-        t0 = self._writing = c.ticks_ms()
+        """Write DATA bytes already encoded (DataEncoder.feed output)."""
+        t0 = self._now()
         try:
-            await self._conn.write(data)
-        except asyncio.CancelledError:
-            if not self._expired:
-                raise
-            self._record("BODY", t0, 0, "timeout")
-            self._fail("BODY", SMTP_NO_ANSWER, "timeout")
-        except NetError as e:
+            await self._io("BODY", self._conn.write(data))
+        except SMTPError as e:
             self._record("BODY", t0, 0, e.text)
-            self._fail("BODY", e.code, e.text)
-        except OSError as e:
-            self._record("BODY", t0, 0, str(e))
-            self._fail("BODY", SMTP_LOST, str(e))
-        finally:
-            self._writing = None
-
-    async def _watch_writes(self, writer):
-        c = self._clock
-        limit = int(self.timeout_s * 1000)
-        while True:
-            await asyncio.sleep(self.timeout_s / 4)
-            t = self._writing
-            if t is not None and c.ticks_diff(c.ticks_ms(), t) >= limit:
-                self._expired = True
-                self._watch = None
-                writer.cancel()  # it waits in the write: cooperative, so nowhere else
-                return
-
-    def _unwatch(self):
-        w = self._watch
-        self._watch = None
-        if w is not None:
-            w.cancel()
+            raise
 
     async def end_data(self, tail=b".\r\n"):
         """Write tail (DataEncoder.finish() output, which ends with ".CRLF"), expect 250."""
-        self._unwatch()
         t0 = self._now()
         try:
             await self._io("END", self._conn.write(tail))
@@ -309,7 +261,6 @@ class SMTPClient:
 
     async def close(self):
         """Close the connection; never raises."""
-        self._unwatch()
         self._broken = True
         try:
             await wait_for(self._conn.close(), _CLOSE_TIMEOUT_S)
