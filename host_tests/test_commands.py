@@ -624,12 +624,15 @@ def test_a_fault_in_a_handler_answers_error_and_the_modem_goes_on():
     mod = modem._module("session")
     saved = mod.HANDLERS["#VSTATE"]
     mod.HANDLERS["#VSTATE"] = broken
+    intern = modem.INTERN
+    modem.INTERN = False  # power-up would load a fresh session module (MicroPython)
     try:
         logs = []
         quiet([(b"AT#VSTATE\r", ERR), (b"AT\r", OK)], log=logs.append)
         assert any("fault" in x and "MemoryError" in x for x in logs)
     finally:
         mod.HANDLERS["#VSTATE"] = saved
+        modem.INTERN = intern
 
 
 def test_character_framing():

@@ -19,6 +19,7 @@ from modem import errors  # noqa: E402
 from modem.errors import NetError, SMTPError  # noqa: E402
 from modem.smtp import MAX_LINE, MAX_LINES, ReplyParser, SMTPClient, TLSConfig  # noqa: E402
 from modem.smtp import open_session  # noqa: E402
+from modem import smtpopen  # noqa: E402
 from modem.smtpdata import DataEncoder  # noqa: E402
 from net import HostNet  # noqa: E402
 from smtp_servers import (  # noqa: E402
@@ -313,8 +314,8 @@ def test_parser_garbage_is_code_zero():
 
 def test_ehlo_keywords_including_old_auth_form():
     c = SMTPClient(None)  # the constructor does no I/O
-    c._parse_ehlo(
-        [b"mx.test greets you", b"auth login", b"AUTH=PLAIN CRAM-MD5", b"  ", b"SIZE  2048 "]
+    smtpopen._parse_ehlo(
+        c, [b"mx.test greets you", b"auth login", b"AUTH=PLAIN CRAM-MD5", b"  ", b"SIZE  2048 "]
     )
     assert c.ext == {"AUTH": "PLAIN CRAM-MD5", "SIZE": "2048"}
     assert c.auth == ["LOGIN", "PLAIN", "CRAM-MD5"]
@@ -377,12 +378,12 @@ def test_ehlo_extensions_body8_and_size():
         async with smtp_server(handler, data_size_limit=100000, enable_SMTPUTF8=True) as port:
             conn = await HostNet().connect(HOST, port)
             c = SMTPClient(conn, 5)
-            await c.greet()
-            await c.ehlo(DOMAIN)
+            await smtpopen.greet(c)
+            await smtpopen.ehlo(c, DOMAIN)
             ext, auth, esmtp = dict(c.ext), list(c.auth), c.esmtp
-            await c.mail_from(SENDER, body8=True, size=1234)
-            await c.rcpt(RCPT1)
-            await c.data()
+            await smtpopen.mail_from(c, SENDER, body8=True, size=1234)
+            await smtpopen.rcpt(c, RCPT1)
+            await smtpopen.data(c)
             await c.send(b"8bit \xc3\xa9\r\n")
             await c.end_data()
             await c.quit()
@@ -410,11 +411,11 @@ def test_body8_not_sent_when_not_offered():
         async with smtp_server(handler, decode_data=True, data_size_limit=0) as port:
             conn = await HostNet().connect(HOST, port)
             c = SMTPClient(conn, 5)
-            await c.greet()
-            await c.ehlo(DOMAIN)
-            await c.mail_from(SENDER, body8=True, size=10)  # SIZE not offered either
-            await c.rcpt(RCPT1)
-            await c.data()
+            await smtpopen.greet(c)
+            await smtpopen.ehlo(c, DOMAIN)
+            await smtpopen.mail_from(c, SENDER, body8=True, size=10)  # SIZE not offered either
+            await smtpopen.rcpt(c, RCPT1)
+            await smtpopen.data(c)
             await c.end_data(b"x\r\n.\r\n")
             await c.quit()
             return handler, c.ext
@@ -564,13 +565,13 @@ def test_rcpt_all_details_and_empty_list():
         async with smtp_server(Recorder(refuse={RCPT2: "550 5.1.1 unknown"})) as port:
             conn = await HostNet().connect(HOST, port)
             c = SMTPClient(conn, 5)
-            await c.greet()
-            await c.ehlo(DOMAIN)
-            await c.mail_from(SENDER)
-            refused = await c.rcpt_all([RCPT1, RCPT2])
+            await smtpopen.greet(c)
+            await smtpopen.ehlo(c, DOMAIN)
+            await smtpopen.mail_from(c, SENDER)
+            refused = await smtpopen.rcpt_all(c, [RCPT1, RCPT2])
             details = list(c.refused)
             with pytest.raises(SMTPError) as ei:
-                await c.rcpt_all([])
+                await smtpopen.rcpt_all(c, [])
             await c.quit()
             await c.close()
             return refused, details, ei.value
@@ -586,11 +587,11 @@ def test_data_refused():
         async with smtp_server(Recorder()) as port:
             conn = await HostNet().connect(HOST, port)
             c = SMTPClient(conn, 5)
-            await c.greet()
-            await c.ehlo(DOMAIN)
-            await c.mail_from(SENDER)
+            await smtpopen.greet(c)
+            await smtpopen.ehlo(c, DOMAIN)
+            await smtpopen.mail_from(c, SENDER)
             with pytest.raises(SMTPError) as ei:
-                await c.data()  # no accepted RCPT: aiosmtpd answers 503
+                await smtpopen.data(c)  # no accepted RCPT: aiosmtpd answers 503
             await c.rset()
             await c.quit()
             await c.close()
@@ -665,17 +666,17 @@ def test_crlf_in_argument_is_refused_before_sending():
         async with smtp_server(handler) as port:
             conn = await HostNet().connect(HOST, port)
             c = SMTPClient(conn, 5)
-            await c.greet()
+            await smtpopen.greet(c)
             with pytest.raises(ValueError):
-                await c.ehlo("x\r\nMAIL FROM:<evil>")
-            await c.ehlo(DOMAIN)
+                await smtpopen.ehlo(c, "x\r\nMAIL FROM:<evil>")
+            await smtpopen.ehlo(c, DOMAIN)
             for bad in ("a@b\r\nRCPT TO:<x@y>", "a@b\nDATA", "a@b\r"):
                 with pytest.raises(ValueError):
-                    await c.mail_from(bad)
-            await c.mail_from(SENDER)
+                    await smtpopen.mail_from(c, bad)
+            await smtpopen.mail_from(c, SENDER)
             with pytest.raises(ValueError):
-                await c.rcpt("x@y\r\nDATA")
-            code, _ = await c.rcpt(RCPT1)  # the session is still in step: nothing leaked
+                await smtpopen.rcpt(c, "x@y\r\nDATA")
+            code, _ = await smtpopen.rcpt(c, RCPT1)  # the session is still in step: nothing leaked
             await c.quit()
             await c.close()
             return code
@@ -1112,8 +1113,8 @@ def test_helo_after_any_ehlo_refusal_and_keywords_past_the_line_cap():
         ) as port:
             conn = await HostNet().connect("127.0.0.1", port)
             c = SMTPClient(conn, 5)
-            await c.greet()
-            await c.ehlo("d")
+            await smtpopen.greet(c)
+            await smtpopen.ehlo(c, "d")
             await c.close()
             return c
 

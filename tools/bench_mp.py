@@ -509,23 +509,27 @@ def print_fragmentation(n=1000, heap="96wk"):
         print("  FAILS %s" % e)
         print()
         return
-    marks = re.findall(r"mem_info (\d+)\n(?:.*\n)*?.*max free sz: (\d+)", out)
+    marks = re.findall(r"mem_info (\w+)\n(?:.*\n)*?.*max free sz: (\d+)", out)
     used = re.findall(r"GC: total: (\d+), used: (\d+)", out)
-    for (rnd, free), (total, u) in zip(marks, used):
+    for (tag, free), (total, u) in zip(marks, used):
+        label = "after start-up" if tag == "start" else "after %4s rounds" % tag
         print(
-            "  after %4s rounds: used %6s of %s bytes, largest free block %6d bytes"
-            % (rnd, u, total, int(free) * 32)
+            "  %-17s used %6s of %s bytes, largest free block %6d bytes"
+            % (label, u, total, int(free) * 32)
         )
-    if len(marks) > 2:
-        # From round 1 on (round 1 loads the modules for the first time), a heap that
-        # fragments shows as a largest free block that shrinks.
+    rounds = [(tag, int(free) * 32) for tag, free in marks if tag.isdigit()]
+    if len(rounds) > 2:
+        # Round 1 holds the first mail (its modules load for the first time); a heap that
+        # fragments shows as a largest free block that shrinks from there.
         print(
-            "  largest free block, round 1 -> round %s: %d -> %d bytes (smallest seen %d)"
+            "  largest free block, start-up -> first mail -> round %s: %d -> %d -> %d bytes"
+            " (smallest seen from round 1: %d)"
             % (
-                marks[-1][0],
-                int(marks[1][1]) * 32,
-                int(marks[-1][1]) * 32,
-                min(int(f) for _, f in marks[1:]) * 32,
+                rounds[-1][0],
+                int(marks[0][1]) * 32,
+                rounds[1][1],
+                rounds[-1][1],
+                min(f for _, f in rounds[1:]),
             )
         )
     print("  %s" % ("no MemoryError" if "rounds %d" % n in out else "did not finish"))

@@ -10,7 +10,7 @@ sys.path[:0] = [
     os.path.dirname(os.path.abspath(__file__)),
 ]
 
-from modem import errors, modem, params  # noqa: E402
+from modem import errors, modem, params, v250  # noqa: E402
 import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
@@ -221,7 +221,7 @@ def generate():
     for name in sorted(modem.names()):
         if name.startswith("+"):
             out.extend(command_section(name, modem.lookup(name)))
-    out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(modem._BASIC)) + ".")
+    out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(v250.BASIC)) + ".")
     out.append(BASIC_NOTES)
     return "\n".join(out) + "\n"
 

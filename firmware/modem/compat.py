@@ -1,5 +1,7 @@
 """One place for the few differences between CPython and MicroPython that the core sees."""
 
+import sys
+
 try:
     from micropython import const  # noqa: F401
 except ImportError:  # CPython
@@ -7,6 +9,9 @@ except ImportError:  # CPython
     def const(x):
         return x
 
+
+# MicroPython keeps interned names (qstrs) in the GC heap for good: modem._intern places them.
+INTERN = sys.implementation.name == "micropython"
 
 try:
     import asyncio

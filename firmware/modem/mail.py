@@ -14,7 +14,6 @@ from .errors import (
     SMTP_RECIPIENT,
     SMTP_SENDER,
 )
-from .mailbody import BodyComposer, EndScanner
 from . import params
 
 _SECURITY = ("NONE", "STARTTLS", "TLS")
@@ -174,6 +173,9 @@ async def _putmail(m, form, args):
     else:
         client = await open_smtp(m, to, cc, _ready(m))
         m.busy.add("smtp")  # nothing may change the parameters while the session runs
+    # The body's code loads once the set-up's is gone (smtp.open_session): one at a time.
+    from .mailbody import BodyComposer
+
     try:
         # S000333D p23: the SMTP session is open; from now on every byte is body, not echoed.
         await m.begin_data()
@@ -198,6 +200,8 @@ async def _stream(m, client, composer):
     """Serial bytes -> server until the end marker. Returns None, or the #CME code of a
     failure. After a server failure the rest of the body is still read up to the marker, so
     none of it is taken for commands."""
+    from .mailbody import EndScanner
+
     scanner = EndScanner()
     failed = None
     timeout = m.values["DATATIMEOUT"]
@@ -239,6 +243,8 @@ def _sendmail_of(i):
             if a not in ("1", "2", "3"):
                 raise ATError(BAD_VALUE)
             n = int(a)
+        from .mailbody import BodyComposer
+
         v = m.values
         to = addresses(v["REC%d" % n])
         cc = addresses(v["CCREC%d" % n])

@@ -3,10 +3,10 @@
 import gc
 import sys
 
-from .compat import asyncio, const, wait_for
+from .compat import INTERN, asyncio, const, wait_for
 from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
 from .lineio import LineReader
-from . import params, version
+from . import params
 
 # Extended commands, one line each: name, handler module, forms (x exec, s set, r read,
 # t test). A handler module is imported when first needed; the mail modules are dropped again
@@ -42,6 +42,7 @@ _TRANSIENT = (
     "mail",
     "mailbody",
     "smtp",
+    "smtpopen",
     "smtpdata",
     "getmail",
     "pop3",
@@ -55,7 +56,7 @@ _TRANSIENT = (
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
-_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds")
+_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds", "v250")
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
@@ -369,6 +370,7 @@ class Modem:
     # ---------------------------------------------------------------- main loop
     async def start(self):
         """Power-up: load settings, announce readiness when +WIND asks for it."""
+        _intern()
         self.load()
         self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
         self.wind_ready()
@@ -542,79 +544,9 @@ class Modem:
             if c == "+" or c == "#":
                 info.extend(await self.run_extended(text[i:]))
                 break
-            i, lines = await self.run_basic(text, i)
+            i, lines = await _module("v250").run_basic(self, text, i)
             info.extend(lines)
         self.info(info)
-
-    async def run_basic(self, text, i):
-        """One V.250 basic command at text[i]; returns (next index, information lines)."""
-        c = text[i].upper()
-        j = i + 1
-        if c == "&" and j < len(text):
-            c = "&" + text[j].upper()
-            j += 1
-        if c == "D":  # dial: the rest of the line is the number; there is no call to make
-            self.result = "NO CARRIER"
-            return len(text), []
-        if c == "S":
-            return self.sreg(text, j)
-        k = j
-        while k < len(text) and "0" <= text[k] <= "9":
-            k += 1
-        lim = _BASIC.get(c)
-        v = int(text[j:k]) if k > j else 0
-        if lim is None or v > lim:
-            raise ATError()
-        lines = []
-        p = self.profile
-        if c in ("E", "V", "Q"):
-            p[c] = v
-        elif c == "Z":  # restore the AT&W profile (V.250 6.1.1)
-            self.restore_profile()
-        elif c == "&F":  # factory profile, not saved until AT&W
-            self.restore_profile(saved=False)
-        elif c == "&W":
-            self.save("profile", dict(p))
-        elif c == "I":
-            if v == 0:
-                lines = [version.MANUFACTURER, version.MODEL]
-            elif v == 3:
-                lines = [version.REVISION]
-            else:
-                raise ATError()
-        elif c == "&V":
-            g = self.gsm
-            lines = [
-                "E%d Q%d V%d +CMEE=%d +IPR=%d +IFC=%d,%d"
-                % (p["E"], p["Q"], p["V"], p["CMEE"], p["IPR"], p["IFC"][0], p["IFC"][1]),
-                "+CREG=%d +CGREG=%d +WIND=%d +WOPEN=%d"
-                % (g["CREG"], g["CGREG"], g["WIND"], g["WOPEN"]),
-            ]
-        elif c == "O" and self.resume is not None:
-            lines = await self.resume(True)
-        elif c in ("O", "A"):  # no data connection to go back to, no call to answer
-            self.result = "NO CARRIER"
-        elif c == "H" and self.hangup is not None:  # close a socket left with +++, a listener
-            await self.hangup()
-        return k, lines  # H, L, M, X, &C, &D, &K, &S: accepted, nothing to change
-
-    def sreg(self, text, j):
-        """ATSn? / ATSn=v."""
-        k = j
-        while k < len(text) and "0" <= text[k] <= "9":
-            k += 1
-        r = int(text[j:k]) if k > j else -1
-        if r not in self.sregs or k >= len(text) or text[k] not in "?=":
-            raise ATError()
-        if text[k] == "?":
-            return k + 1, ["%03d" % self.sregs[r]]
-        m = k + 1
-        while m < len(text) and "0" <= text[m] <= "9":
-            m += 1
-        if m == k + 1 or int(text[k + 1 : m]) > 255:
-            raise ATError()
-        self.sregs[r] = int(text[k + 1 : m])
-        return m, []
 
     async def run_extended(self, text):
         if text[0] == "#":
@@ -664,32 +596,33 @@ class Modem:
         try:
             return await _module(entry[0]).HANDLERS[name](self, form, args) or []
         finally:
-            _unload()  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
+            if _unload():  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
+                self.last_smtp = _settle(self.last_smtp)
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
-# V.250 basic commands and the highest value each takes (S000333D p49; docs/hosts.md).
-_BASIC = {
-    "E": 1,
-    "V": 1,
-    "Q": 1,
-    "Z": 0,
-    "I": 9,
-    "H": 0,
-    "L": 3,
-    "M": 2,
-    "X": 4,
-    "O": 0,
-    "A": 0,
-    "&F": 0,
-    "&W": 0,
-    "&V": 0,
-    "&C": 1,
-    "&D": 2,
-    "&K": 6,
-    "&S": 1,
-}
+
+def _intern():
+    """Power-up, before the settings: load each handler module once and drop it again.
+
+    Loading a .mpy interns its names in the qstr pool, which lives in the GC heap and is
+    never freed (docs/design.md, What stays after a mail). Interned here, the pool and its
+    strings sit low in a heap that is still empty; interned by the first mail, they would
+    land among the free space (the mail stack fills the heap's low end then) and cut the
+    largest free block, which mbedtls needs for TLS on a Pico W, to a few KB. asyncio's
+    lazily loaded parts (wait_for, Event, streams) are loaded here for the same reason.
+    """
+    if not INTERN:
+        return  # CPython: names are not in a heap the modem shares
+    for name in ("wait_for", "Event", "StreamReader"):
+        try:
+            getattr(asyncio, name)
+        except (AttributeError, ImportError):  # a port without streams (webassembly)
+            pass
+    for name in _TURNS + ("session", "smtpopen"):
+        _module(name)
+        _unload((name, "mail"))  # "mail": the whole mail stack (_TRANSIENT) goes too
 
 
 def _has_bytes(port):
@@ -710,8 +643,15 @@ def _module(name):
     return mod
 
 
+def _settle(trace):
+    """The SMTP trace made again once the mail stack is gone: made while it was loaded, its
+    objects sit above it and would split the free space for good; new ones go low."""
+    return [(step, code, text.encode().decode(), ms) for step, code, text, ms in trace]
+
+
 def _unload(names=_TRANSIENT):
-    """Forget handler modules; the next use imports them again (heap: docs/design.md)."""
+    """Forget handler modules; the next use imports them again (heap: docs/design.md).
+    True when a module was dropped."""
     if "mail" in names or "getmail" in names:
         names = list(names) + list(_TRANSIENT)
     if "sockets" in names or ("ftpcmds" in names and "sockets" not in KEEP):
@@ -725,3 +665,4 @@ def _unload(names=_TRANSIENT):
                 delattr(pkg, name)
     if gone:
         gc.collect()
+    return gone

@@ -1,14 +1,11 @@
 """SMTP client conversation (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954) over an injected Conn."""
 
-import binascii
+import sys
 
 from .compat import asyncio, const, wait_for
 from .tlsconf import TLSConfig  # noqa: F401  (re-exported)
 from .errors import (
-    DNS_FAILED,
-    NO_RECIPIENT,
     SMTP_AUTH,
-    SMTP_CONNECT,
     SMTP_DATA,
     SMTP_GREETING,
     SMTP_HELO,
@@ -71,12 +68,6 @@ def _arg(x):
     if b"\r" in x or b"\n" in x:
         raise ValueError("CR/LF in SMTP argument")
     return x
-
-
-def _b64(x):
-    if isinstance(x, str):
-        x = x.encode()
-    return binascii.b2a_base64(x)[:-1]  # drop the newline b2a_base64 appends
 
 
 def _code3(line):
@@ -225,137 +216,6 @@ class SMTPClient:
             raise SMTPError(_STEP_CODE[step], step, code, _join(lines))
         return code, lines
 
-    def _parse_ehlo(self, lines):
-        # RFC 5321 4.1.1.1: the first line greets, each further line is "keyword [params]".
-        ext = {}
-        auth = []
-        for raw in lines[1:]:
-            words = _text(raw).strip().split(None, 1)
-            if not words:
-                continue
-            key = words[0].upper()
-            val = words[1] if len(words) > 1 else ""
-            if key.startswith("AUTH="):  # pre-RFC 4954 form still sent by some servers
-                val = key[5:] + " " + val
-                key = "AUTH"
-            ext[key] = val
-            if key == "AUTH":
-                for m in val.upper().split():
-                    if m not in auth:
-                        auth.append(m)
-        self.ext = ext
-        self.auth = auth
-
-    # -- the steps --
-
-    async def greet(self):
-        """Wait for the server's 220 greeting (RFC 5321 4.3.1)."""
-        return await self._command("GREETING", None, (220,))
-
-    async def ehlo(self, domain):
-        """EHLO, or HELO when EHLO is not understood (RFC 5321 4.1.4); fills ext and auth."""
-        d = _arg(domain)
-        self._domain = d
-        code, lines = await self._command("EHLO", b"EHLO " + d, None)
-        if code == 250:
-            self.esmtp = True
-            self._parse_ehlo(lines)
-            return code, lines
-        if not 500 <= code < 600:  # RFC 5321 4.1.4: HELO after any EHLO failure (5xx)
-            raise SMTPError(SMTP_HELO, "EHLO", code, _join(lines))
-        self.esmtp = False
-        self.ext = {}
-        self.auth = []
-        return await self._command("HELO", b"HELO " + d, (250,))
-
-    async def starttls(self, tls):
-        """STARTTLS, the TLS handshake, then EHLO again (RFC 3207 4.2: forget what was known)."""
-        step = "STARTTLS"
-        if "STARTTLS" not in self.ext:
-            t0 = self._now()
-            self._record(step, t0, 0, "STARTTLS not offered")
-            raise SMTPError(SMTP_TLS, step, 0, "STARTTLS not offered")
-        code, lines = await self._command(step, b"STARTTLS", (220,))
-        if self._replies or self._parser.pending():
-            # Bytes after the 220 arrived in plain text: injected before the handshake
-            # (the STARTTLS command injection of CVE-2011-0411); they must not be trusted.
-            self._record(step, self._now(), 0, "data after STARTTLS reply")
-            self._fail(step, SMTP_TLS, "data after STARTTLS reply")
-        t0 = self._now()
-        try:
-            await self._io(step, self._conn.starttls(tls))
-        except SMTPError as e:
-            self._broken = True
-            self._record(step, t0, 0, e.text)
-            raise SMTPError(SMTP_TLS if e.code == SMTP_LOST else e.code, step, 0, e.text) from None
-        self.ext = {}
-        self.auth = []
-        return await self.ehlo(self._domain)
-
-    async def login(self, user, password):
-        """AUTH PLAIN when offered, else AUTH LOGIN (RFC 4954); traced as one AUTH step.
-
-        The trace gets the final reply only; credentials never reach the trace or errors.
-        """
-        step = "AUTH"
-        t0 = self._now()
-        try:
-            if "PLAIN" in self.auth:
-                # RFC 4616: authzid NUL authcid NUL passwd, sent as the initial response.
-                tok = _b64(b"\0" + _bytes(user) + b"\0" + _bytes(password))
-                code, lines = await self._exchange(step, b"AUTH PLAIN " + tok)
-            elif "LOGIN" in self.auth:
-                code, lines = await self._exchange(step, b"AUTH LOGIN")
-                if code == 334:
-                    code, lines = await self._exchange(step, _b64(user))
-                if code == 334:
-                    code, lines = await self._exchange(step, _b64(password))
-            else:
-                raise SMTPError(SMTP_AUTH, step, 0, "no AUTH PLAIN or LOGIN offered")
-        except SMTPError as e:
-            self._record(step, t0, e.reply, e.text)
-            raise
-        self._record(step, t0, code, _first(lines))
-        if code != 235:
-            raise SMTPError(SMTP_AUTH, step, code, _join(lines))
-        return code, lines
-
-    async def mail_from(self, addr, body8=False, size=None):
-        """MAIL FROM; BODY=8BITMIME (RFC 6152) and SIZE (RFC 1870) only when offered."""
-        line = b"MAIL FROM:<" + _arg(addr) + b">"
-        if body8 and "8BITMIME" in self.ext:
-            line += b" BODY=8BITMIME"
-        if size is not None and "SIZE" in self.ext:
-            line += b" SIZE=" + str(int(size)).encode()
-        return await self._command("MAIL", line, (250,))
-
-    async def rcpt(self, addr):
-        """RCPT TO; returns (code, text) whatever the code, raises only on faults."""
-        code, lines = await self._command("RCPT", b"RCPT TO:<" + _arg(addr) + b">", None)
-        return code, _join(lines)
-
-    async def rcpt_all(self, addrs):
-        """RCPT TO each address; return the refused ones, raise only when none was accepted."""
-        self.refused = []
-        refused = []
-        last = (0, "no recipient")
-        for a in addrs:
-            code, text = await self.rcpt(a)
-            if code == 250 or code == 251:  # RFC 5321 4.2.5: 251 also accepts
-                continue
-            refused.append(a)
-            self.refused.append((a, code, text))
-            last = (code, text)
-        if len(refused) == len(addrs):
-            raise SMTPError(SMTP_RECIPIENT if addrs else NO_RECIPIENT, "RCPT", last[0], last[1])
-        return refused
-
-    async def data(self):
-        """DATA; the server must answer 354 before any content is sent, and nothing more."""
-        r = await self._command("DATA", b"DATA", (354,))
-        self._no_stray("DATA", SMTP_DATA)
-        return r
-
     def _no_stray(self, step, code):
         """Reply bytes the client did not ask for (after 354, after the final reply) are a
         protocol error: a stray 250 must never pass for the verdict on the message."""
@@ -413,88 +273,26 @@ class SMTPClient:
         await self.close()
 
 
-def _bytes(x):
-    return x.encode() if isinstance(x, str) else bytes(x)
-
-
-def _trace(trace, clock, step, t0, text):
-    if trace is not None:
-        ms = clock.ticks_diff(clock.ticks_ms(), t0) if clock is not None else 0
-        trace.append((step, 0, text, ms))
-
-
-async def open_session(
-    net,
-    host,
-    port,
-    security,
-    tls,
-    domain,
-    user,
-    password,
-    sender,
-    recipients,
-    timeout_s,
-    trace=None,
-    clock=None,
-):
-    """Resolve, connect and walk the session up to an accepted DATA.
+async def open_session(*args, **kw):
+    """Resolve, connect and walk the session up to an accepted DATA: smtpopen.open_session,
+    whose code is loaded for this and forgotten again before the caller streams the body.
 
     Returns (client, refused recipients); the caller streams the content with send() and
-    finishes with end_data() and quit(). security is "NONE" (plain, never upgraded even when
-    STARTTLS is offered), "STARTTLS" (required) or "TLS" (implicit TLS). tls is a TLSConfig,
-    or None for TLSConfig(host). On any failure the connection is closed and the error raised
-    is an SMTPError whose code is the #CME code.
+    finishes with end_data() and quit(). On any failure the connection is closed and the
+    error raised is an SMTPError whose code is the #CME code.
     """
-    if security not in SECURITY_MODES:
-        raise ValueError("security")
-    if security != "NONE" and tls is None:
-        tls = TLSConfig(host)
-    t0 = clock.ticks_ms() if clock is not None else 0
-    try:
-        addr = await wait_for(net.resolve(host), timeout_s)
-    except asyncio.TimeoutError:
-        _trace(trace, clock, "DNS", t0, "timeout")
-        raise SMTPError(DNS_FAILED, "DNS", 0, "timeout") from None
-    except NetError as e:
-        _trace(trace, clock, "DNS", t0, e.text)
-        raise SMTPError(e.code, "DNS", 0, e.text) from None
-    except (OSError, ValueError) as e:
-        _trace(trace, clock, "DNS", t0, str(e))
-        raise SMTPError(DNS_FAILED, "DNS", 0, str(e)) from None
-    _trace(trace, clock, "DNS", t0, addr)
+    from . import smtpopen
 
-    t0 = clock.ticks_ms() if clock is not None else 0
     try:
-        conn = await wait_for(
-            net.connect(addr, port, tls if security == "TLS" else None), timeout_s
-        )
-    except asyncio.TimeoutError:
-        _trace(trace, clock, "CONNECT", t0, "timeout")
-        raise SMTPError(SMTP_NO_ANSWER, "CONNECT", 0, "timeout") from None
-    except NetError as e:
-        _trace(trace, clock, "CONNECT", t0, e.text)
-        raise SMTPError(e.code, "CONNECT", 0, e.text) from None
-    except OSError as e:
-        _trace(trace, clock, "CONNECT", t0, str(e))
-        raise SMTPError(SMTP_CONNECT, "CONNECT", 0, str(e)) from None
-    _trace(trace, clock, "CONNECT", t0, "")
+        return await smtpopen.open_session(*args, **kw)
+    finally:
+        _forget("smtpopen")
 
-    client = SMTPClient(conn, timeout_s, trace, clock)
-    try:
-        await client.greet()
-        await client.ehlo(domain)
-        if security == "STARTTLS":
-            await client.starttls(tls)
-        if user:
-            await client.login(user, password)
-        await client.mail_from(sender)
-        refused = await client.rcpt_all(recipients)
-        await client.data()
-    except Exception:
-        await client.abort()
-        raise
-    except BaseException:  # cancelled: release the socket without another round trip
-        await client.close()
-        raise
-    return client, refused
+
+def _forget(name):
+    """Drop a module of this package; the next use imports it again."""
+    pkg = __name__.rpartition(".")[0]
+    sys.modules.pop(pkg + "." + name, None)
+    mod = sys.modules.get(pkg)
+    if mod is not None and hasattr(mod, name):
+        delattr(mod, name)
