@@ -603,6 +603,11 @@ class Modem:
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
 
+# The modules every mail loads: their names interned at power-up (all handler modules would
+# cost ~8 KB more at start-up on 32 bits, too much beside the web pages on a 96 KB heap).
+_INTERNED = ("session", "mail", "smtp", "smtpopen", "smtpdata", "mailbody", "tlsconf")
+
+
 def _intern():
     """Power-up, before the settings: load each handler module once and drop it again.
 
@@ -620,7 +625,7 @@ def _intern():
             getattr(asyncio, name)
         except (AttributeError, ImportError):  # a port without streams (webassembly)
             pass
-    for name in _TURNS + ("session", "smtpopen"):
+    for name in _INTERNED:
         _module(name)
         _unload((name, "mail"))  # "mail": the whole mail stack (_TRANSIENT) goes too
 
