@@ -16,63 +16,45 @@
 #   guard_ms         silence before and after "+++" (V.250 S12; data mode -> command mode)
 #   cmux             the 27.010 command (documented; not used: docs/cellular.md "CMUX")
 #   ccid             the ICCID query and the prefix of its answer ("" = bare digits)
+_COMMON = {
+    "baud": 115200,
+    "off_wait_ms": 2000,
+    "sync_ms": 10000,
+    "reg": ("+CEREG", "+CGREG"),
+    "init": ("ATE0", "AT+CMEE=1", "AT+CEREG=1"),
+    "sms_init": ("AT+CMGF=0", "AT+CNMI=2,1,0,0,0"),
+    "pdp": 'AT+CGDCONT=1,"IP","{apn}"',
+    "dial": "ATD*99***1#",
+    "attach_ms": 75000,
+    "sms_ms": 60000,
+    "guard_ms": 1000,
+    "cmux": "AT+CMUX=0,0,5,127",
+}
+
+
+def _module(**own):
+    """A module: the common 3GPP behaviour, then what this one does its own way."""
+    m = dict(_COMMON)
+    m.update(own)
+    return m
+
+
 MODULES = {
     # SIMCom SIM7080G: SIM7080 Series Hardware Design V1.04 (PWRKEY >= 1 s on, >= 1.2 s off;
     # UART ready about 1.8 s after power-on), AT Command Manual V1.02 (+CEREG, +CCID bare).
-    "SIM7080G": {
-        "on_ms": 1100,
-        "off_ms": 1300,
-        "boot_ms": 2500,
-        "off_wait_ms": 2000,
-        "sync_ms": 10000,
-        "baud": 115200,
-        "reg": ("+CEREG", "+CGREG"),
-        "init": ("ATE0", "AT+CMEE=1", "AT+CEREG=1"),
-        "sms_init": ("AT+CMGF=0", "AT+CNMI=2,1,0,0,0"),
-        "pdp": 'AT+CGDCONT=1,"IP","{apn}"',
-        "dial": "ATD*99***1#",
-        "attach_ms": 75000,
-        "sms_ms": 60000,
-        "guard_ms": 1000,
-        "cmux": "AT+CMUX=0,0,5,127",
-        "ccid": ("AT+CCID", ""),
-    },
+    "SIM7080G": _module(on_ms=1100, off_ms=1300, boot_ms=2500, ccid=("AT+CCID", "")),
     # Quectel BG95: Hardware Design V1.x (PWRKEY 500-1000 ms on, 650-1500 ms off; 2.5 s boot).
-    "BG95": {
-        "on_ms": 700,
-        "off_ms": 800,
-        "boot_ms": 3000,
-        "off_wait_ms": 2000,
-        "sync_ms": 10000,
-        "baud": 115200,
-        "reg": ("+CEREG", "+CGREG"),
-        "init": ("ATE0", "AT+CMEE=1", "AT+CEREG=1"),
-        "sms_init": ("AT+CMGF=0", "AT+CNMI=2,1,0,0,0"),
-        "pdp": 'AT+CGDCONT=1,"IP","{apn}"',
-        "dial": "ATD*99***1#",
-        "attach_ms": 75000,
-        "sms_ms": 60000,
-        "guard_ms": 1000,
-        "cmux": "AT+CMUX=0,0,5,127",
-        "ccid": ("AT+QCCID", "+QCCID: "),
-    },
+    "BG95": _module(on_ms=700, off_ms=800, boot_ms=3000, ccid=("AT+QCCID", "+QCCID: ")),
     # u-blox SARA-R4: System Integration Manual (PWR_ON 0.15-3.2 s on, >= 1.5 s off; slow boot).
-    "SARA-R4": {
-        "on_ms": 1000,
-        "off_ms": 1600,
-        "boot_ms": 5000,
-        "off_wait_ms": 5000,
-        "sync_ms": 15000,
-        "baud": 115200,
-        "reg": ("+CEREG", "+CREG"),
-        "init": ("ATE0", "AT+CMEE=1", "AT+CEREG=1"),
-        "sms_init": ("AT+CMGF=0", "AT+CNMI=2,1,0,0,0"),
-        "pdp": 'AT+CGDCONT=1,"IP","{apn}"',
-        "dial": "ATD*99***1#",
-        "attach_ms": 180000,
-        "sms_ms": 60000,
-        "guard_ms": 1000,
-        "cmux": "AT+CMUX=0,0,,1500,50,3,90",
-        "ccid": ("AT+CCID", "+CCID: "),
-    },
+    "SARA-R4": _module(
+        on_ms=1000,
+        off_ms=1600,
+        boot_ms=5000,
+        off_wait_ms=5000,
+        sync_ms=15000,
+        reg=("+CEREG", "+CREG"),
+        attach_ms=180000,
+        cmux="AT+CMUX=0,0,,1500,50,3,90",
+        ccid=("AT+CCID", "+CCID: "),
+    ),
 }

@@ -3,8 +3,8 @@ unix port, 96wk heap (an ESP32 without PSRAM), with and without tools/sim.py --w
 
 Prints the heap in use after start-up without the pages, with the server listening (modem.web
 and modem.portal loaded), and the peak while a phone loads the setup page, saves it and loads
-the status page; 64-bit figures of the unix port and the 32-bit estimate (x0.64-0.71,
-CONVENTIONS.md). make bench runs it.
+the status page; 64-bit figures of the unix port and the 32-bit estimate (x0.64-0.71, measured in
+docs/design.md). make bench runs it.
 """
 
 import os
