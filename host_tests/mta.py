@@ -523,6 +523,17 @@ _shared: MTA | None = None
 _users = 0
 
 
+def smtp_settings(mta, port=None, sec=1):
+    """The AT lines that point the modem's SMTP client at this instance (STARTTLS, SASL)."""
+    return [
+        b'AT#SMTPSERV="localhost"',
+        b"AT#SMTPPORT=%d" % (mta.smtp_port if port is None else port),
+        b"AT#SMTPSEC=%d" % sec,
+        b'AT#SMTPUN="%s"' % mta.user.encode(),
+        b'AT#SMTPPW="%s"' % mta.password.encode(),
+    ]
+
+
 @pytest.fixture(scope="session", name="mta")
 def mta_fixture():
     """A running Postfix + Dovecot for the whole session (see module docstring)."""

@@ -21,7 +21,7 @@ from board import local_address
 from harness import LoopPort, Session
 from modem.getmail import BodyOnly, Stuffer
 from modem.pop3 import MAX_LINE, DotDecoder, POP3Client, POP3Error
-from mta import MAIL_GROUP, MAIL_USER
+from mta import MAIL_GROUP, MAIL_USER, smtp_settings
 from smtp_servers import HOST, fake_server, free_port, recording_proxy, silent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -452,11 +452,7 @@ def test_round_trip_putmail_postfix_getmail_dovecot(clean_mta):
         async with Session() as s:
             await configure(s, mta, mta.pop3_port, sec=1)
             for c in [
-                b'AT#SMTPSERV="localhost"',
-                b"AT#SMTPPORT=%d" % mta.smtp_port,
-                b"AT#SMTPSEC=1",
-                b'AT#SMTPUN="%s"' % mta.user.encode(),
-                b'AT#SMTPPW="%s"' % mta.password.encode(),
+                *smtp_settings(mta),
                 b'AT#SENDERADDR="panel@test.example"',
                 b'AT#REC1="%s"' % mta.address.encode(),
                 b'AT#SUBJ1="Round trip"',

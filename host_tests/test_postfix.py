@@ -8,6 +8,7 @@ import os
 
 from board import local_address
 from harness import Session
+from mta import smtp_settings
 
 OK = b"\r\nOK\r\n"
 WAIT = b"\r\nOk_Info_WaitingForData\r\n"
@@ -21,11 +22,7 @@ def cme(n):
 async def configure(s, mta, port, sec):
     cmds = [
         b"ATE0",
-        b'AT#SMTPSERV="localhost"',
-        b"AT#SMTPPORT=%d" % port,
-        b"AT#SMTPSEC=%d" % sec,
-        b'AT#SMTPUN="%s"' % mta.user.encode(),
-        b'AT#SMTPPW="%s"' % mta.password.encode(),
+        *smtp_settings(mta, port, sec),
         b'AT#SENDERADDR="panel@test.example"',
         b'AT#SENDERNAME="Panel 7"',
         b'AT#REC1="%s"' % mta.address.encode(),
@@ -127,11 +124,7 @@ def test_outbox_outage_then_100_mails_through_postfix(clean_mta, tmp_path):
             s.board.ca_path = mta.cafile
             for c in [
                 b"ATE0",
-                b'AT#SMTPSERV="localhost"',
-                b"AT#SMTPPORT=%d" % mta.smtp_port,
-                b"AT#SMTPSEC=1",
-                b'AT#SMTPUN="%s"' % mta.user.encode(),
-                b'AT#SMTPPW="%s"' % mta.password.encode(),
+                *smtp_settings(mta),
                 b'AT#SENDERADDR="panel@test.example"',
                 b'AT#REC1="%s"' % mta.address.encode(),
                 b'AT#SUBJ1="Queued"',

@@ -5,6 +5,7 @@ import email
 import email.policy
 
 from harness import Session
+from mta import smtp_settings
 from smtp_servers import Recorder, fake_server, silent, smtp_server
 from test_putmail import until
 from modem import smspdu
@@ -188,11 +189,7 @@ def test_sms_through_postfix(clean_mta):
             for c in [
                 b"ATE0",
                 b"AT+CMEE=1",
-                b'AT#SMTPSERV="localhost"',
-                b"AT#SMTPPORT=%d" % mta.smtp_port,
-                b"AT#SMTPSEC=1",
-                b'AT#SMTPUN="%s"' % mta.user.encode(),
-                b'AT#SMTPPW="%s"' % mta.password.encode(),
+                *smtp_settings(mta),
                 b'AT#SENDERADDR="panel@test.example"',
                 b'AT#SMSMAIL="%s"' % mta.address.encode(),
                 b"AT+CMGF=1",
