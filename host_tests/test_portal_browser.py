@@ -74,13 +74,18 @@ def click(drv, button_id):
 
 
 def _stale(el):
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     try:
         _ = el.tag_name  # raises once the page was replaced
         return False
     except StaleElementReferenceException:
         return True
+    except WebDriverException as e:
+        # Chromium's other word for it while the new page replaces the old one
+        if "does not belong to the document" in str(e):
+            return True
+        raise
 
 
 def note(drv):
