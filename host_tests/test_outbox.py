@@ -379,3 +379,99 @@ def test_a_host_service_stops_the_background_delivery(tmp_path):
     assert b"direct\r\n" in bodies and b"queued\r\n" in bodies
     ids = [parse(m[3])["Message-ID"] for m in rec.messages if body_of(m[3]) == b"queued\r\n"]
     assert len(set(ids)) == 1
+
+
+def test_a_mail_older_than_outboxage_is_given_up_and_the_next_goes(tmp_path):
+    """OUTBOXAGE=1: a mail that waited over an hour is recorded as expired (38071), never sent;
+    the mail behind it is delivered."""
+    srv = Server()
+    srv.up()
+
+    async def go():
+        async with Session(state_dir=str(tmp_path), network=False) as s:
+            await configure(s, srv.port, [b"AT#OUTBOXAGE=1"])
+            await queue(s, b"stale alarm")
+            later = time.time() + 3601
+            s.board.utc = lambda: tuple(time.gmtime(later)[:7])  # an hour and a second on
+            await queue(s, b"fresh alarm")
+            s.board.network = True
+            await until(lambda: len(srv.rec.messages) == 1)
+            await until(lambda: s.modem.sender is None)
+            out = await s.cmd(b"AT#VOUTBOX\r")
+            lines = out.split(b"\r\n")
+            assert lines[1].startswith(b"#VOUTBOX: 0,0,0,"), out
+            assert lines[2].startswith(b"#OUTBOX: 1,") and lines[2].endswith(
+                b',0,38071,0,"expired"'
+            ), out
+            age = int(lines[2].split(b",")[2])
+            assert 3601 <= age <= 3700, out
+            assert await s.cmd(b"AT#OUTBOXCLEAR\r") == OK
+            assert voutbox(await s.cmd(b"AT#VOUTBOX\r")) == [0, 0, 0, -1]
+
+    try:
+        asyncio.run(go())
+    finally:
+        srv.down()
+    assert [body_of(m[3]) for m in srv.rec.messages] == [b"fresh alarm\r\n"]
+    assert os.listdir(tmp_path / "outbox") == []
+
+
+async def _cut_mid_body(s, got, reader, writer):
+    """An SMTP server whose link goes away in the middle of the body: it answers up to 354,
+    takes 8 KB of the mail, then the board loses its link and the connection is reset."""
+    writer.write(b"220 cut.example ESMTP\r\n")
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        verb = line[:4].upper()
+        if verb in (b"EHLO", b"HELO"):
+            writer.write(b"250 cut.example\r\n")
+        elif verb == b"DATA":
+            writer.write(b"354 go on\r\n")
+            await writer.drain()
+            got.append(await reader.readexactly(8192))
+            s.board.network = False
+            writer.transport.abort()
+            return
+        else:
+            writer.write(b"250 OK\r\n")
+        await writer.drain()
+
+
+def test_a_link_lost_in_the_middle_of_the_body_keeps_the_mail_for_later(tmp_path):
+    """The link drops while the body streams: the mail stays at the head of the queue, is
+    sent whole once the link is back (to the corrected server), and arrives once."""
+    srv = Server()
+    srv.up()
+    big = body(7, 60000)
+
+    async def go():
+        got = []
+        async with Session(state_dir=str(tmp_path)) as s:
+            cut = await asyncio.start_server(
+                lambda r, w: _cut_mid_body(s, got, r, w), "127.0.0.1", 0
+            )
+            try:
+                await configure(s, cut.sockets[0].getsockname()[1])
+                await queue(s, big)
+                await until(lambda: got and s.modem.sender is None)
+                n, _, _, nxt = voutbox(await s.cmd(b"AT#VOUTBOX\r"))
+                assert (n, nxt) == (1, -1)  # kept, waiting for the link
+                assert srv.rec.messages == []
+                assert await s.cmd(b"AT#SMTPPORT=%d\r" % srv.port) == OK
+                s.board.network = True
+                assert await s.cmd(b"AT#OUTBOXFLUSH\r") == OK
+                await until(lambda: len(srv.rec.messages) == 1)
+                await until(lambda: s.modem.sender is None)
+                assert voutbox(await s.cmd(b"AT#VOUTBOX\r")) == [0, 0, 0, -1]
+            finally:
+                cut.close()
+        assert len(got) == 1 and len(got[0]) == 8192
+
+    try:
+        asyncio.run(go())
+    finally:
+        srv.down()
+    assert [body_of(m[3]) for m in srv.rec.messages] == [big + b"\r\n"]
+    assert os.listdir(tmp_path / "outbox") == []
