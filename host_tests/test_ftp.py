@@ -430,16 +430,3 @@ def test_reply_parser_multiline_split_reads_and_caps():
     long = p.feed(b"550 " + b"x" * 5000 + b"\r\n")
     assert long == [(550, b"x" * (MAX_LINE - 4))]
     assert p.feed(b"226\r\n") == [(226, b"")]
-
-
-def test_pasv_port_nvt_and_seven_bit():
-    from modem.ftp import NVT, pasv_port, seven_bit
-
-    assert pasv_port(b"Entering Passive Mode (127,0,0,1,195,80).") == 195 * 256 + 80
-    assert pasv_port(b"Entering Passive Mode 10,0,0,9,4,1") == 1025
-    assert pasv_port(b"Entering Passive Mode (1,2,3)") is None
-    assert pasv_port(b"Entering Passive Mode (1,2,3,4,999,1)") is None
-    assert seven_bit(bytes([0x41, 0xC1, 0xFF, 0x80])) == b"AA\x7f\x00"
-    n = NVT()
-    out = n.feed(b"a\nb\r") + n.feed(b"\nc\r") + n.feed(b"d\n") + n.feed(b"\n")
-    assert out == b"a\r\nb\r\nc\rd\r\n\r\n"

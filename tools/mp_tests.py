@@ -21,6 +21,7 @@ MODULES = (
     "test_datamode",
     "test_smspdu",
     "test_cellular",
+    "test_ftpwire",
 )
 HEAP = "4m"  # test modules load as source: room for the compiler, not a board's figure
 TIMEOUT_S = 900
