@@ -109,6 +109,8 @@ class Cellular:
         self.power_cycles = 0
         self.losses = 0  # data-mode losses (NO CARRIER, PDP deactivated)
         self.misses = 0
+        self.radio = True  # wanted: the host's AT+CFUN / AT+CPOF (27.007 8.2), kept over cycles
+        self._cfun = None  # what the module was last told (None: not since it started)
         self.data_hook = None  # fn(on): the board's data path takes (True) or gives back the UART
         self._lines = Lines()
         self._cmd = None  # the command waiting for its answer
@@ -269,8 +271,11 @@ class Cellular:
                 if not await self.sync(self.ms("sync_ms")):
                     raise NetError(NO_ANSWER, "module does not answer")
         self.data = self.suspended = False
+        self._cfun = None
         for c in self.q["init"]:
             await self.command(c)
+        async with self._lock:
+            await self._apply_radio()  # a module left at AT+CFUN=0 before an ESP32 reset
         self.alive = True
         self.log("module: %s answers" % self.model)
         await self.read_sim()
@@ -296,13 +301,24 @@ class Cellular:
         if start:
             await self.start()
 
-    async def power_down(self):
-        """AT+CPOF / AT+CFUN=0 of the host: the radio off (27.007 8.2 AT+CFUN=0)."""
-        await self.command("AT+CFUN=0", 10000)
-        self.reg = 0
+    async def set_radio(self, on):
+        """The host's AT+CFUN=0/1, AT+CPOF: the module's radio off or on (27.007 8.2). The
+        data call ends first (the caller's net.down()). Kept: a module started again after a
+        power cycle gets the same; the keeper retries a module that did not answer."""
+        self.radio = on
+        if not on:
+            self.reg = 0
+        if self.alive:
+            async with self._lock:
+                await self._apply_radio()
 
-    async def power_up(self):
-        await self.command("AT+CFUN=1", 10000)
+    async def _apply_radio(self):
+        await self._command("AT+CFUN=%d" % (1 if self.radio else 0), 10000)
+        self._cfun = self.radio
+        if not self.radio:
+            self.reg = 0
+            self.csq = 99
+            self.oper = self.oper_name = ""
 
     # ------------------------------------------------------------ SIM and identity
     async def read_sim(self):
@@ -478,6 +494,9 @@ class Cellular:
                 await self.start()
             if self.data and not self.suspended:
                 return
+            if self._cfun != self.radio:
+                async with self._lock:
+                    await self._apply_radio()
             await self.refresh()
             if self._sms:
                 await self.fetch_sms()

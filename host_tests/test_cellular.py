@@ -167,6 +167,35 @@ def test_hung_module_is_power_cycled_by_the_keeper():
     drive(body)
 
 
+def test_radio_off_is_kept_over_a_power_cycle():
+    async def body(cell, sim):
+        await cell.start()
+        await registered(cell)
+        await cell.set_radio(False)
+        assert sim.cfun == 0 and cell.reg == 0 and cell.oper == ""
+        await cell.refresh()
+        assert cell.reg == 0 and cell.csq == 99
+        sim.hang = True
+        await cell.step()
+        await cell.step()  # power-cycled: the module boots with its radio on; told off again
+        assert cell.power_cycles == 1 and sim.cfun == 0
+        await cell.set_radio(True)
+        assert sim.cfun == 1
+        await registered(cell)
+
+    drive(body)
+
+
+def test_keeper_switches_the_radio_the_module_missed():
+    async def body(cell, sim):
+        await cell.start()
+        cell.radio = False  # set while the module did not answer (cell.set_radio logged it)
+        await cell.step()
+        assert sim.cfun == 0 and cell.reg == 0
+
+    drive(body)
+
+
 # ------------------------------------------------------------------ registration, data
 def test_registration_denied_and_no_coverage():
     async def body(cell, sim):
@@ -370,6 +399,39 @@ def test_connectionstart_over_the_module_and_refusals():
         assert await s.cmd(b"AT#CONNECTIONSTART\r") == b"\r\n#CME ERROR: 35865\r\n"
 
     host(body, cell_session(apns=["m2m.example"]))
+
+
+def test_cfun_and_cpof_switch_the_module_radio():
+    async def body(s):
+        await started(s)
+        m = s.board.module
+        s.modem.link_poll_s = 0.02
+        assert await s.cmd(b"AT+CREG=1\r") == OK
+        await until_out(s, b"\r\n+CREG: 1\r\n")  # the link watch's next round
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        assert m.mode == "data"
+        # PPP down first, then the radio: AT+CFUN=0 on the module
+        assert await s.cmd(b"AT+CFUN=0\r") == OK + b"\r\n+CREG: 0\r\n"
+        assert m.mode == "cmd" and m.cfun == 0 and s.board.link.via is None
+        assert await s.cmd(b"AT+CREG?\r") == line(b"+CREG: 1,0")
+        await asyncio.sleep(0.2)  # the keeper polls: still off
+        assert s.port.take() == b"" and m.cfun == 0
+        assert await s.cmd(b"AT+CFUN=1\r") == OK
+        assert m.cfun == 1
+        assert await s.cmd(b"ATE0\r") == b"ATE0\r" + OK  # the saved profile came back
+        await until_out(s, b"\r\n+CREG: 1\r\n")  # registered again (searching: 15 ms here)
+        assert await s.cmd(b"AT+CPOF\r") == OK + b"\r\n+CREG: 0\r\n"
+        assert m.cfun == 0
+        assert await s.cmd(b"AT+COPS=0\r") == OK
+        assert m.cfun == 1
+        await until_out(s, b"\r\n+CREG: 1\r\n")  # registered again (searching: 15 ms here)
+        assert await s.cmd(b"AT+COPS=2\r") == OK + b"\r\n+CREG: 0\r\n"
+        assert m.cfun == 0
+        assert await s.cmd(b"AT+CFUN=1,1\r") == OK  # the modem restarts: the radio on again
+        await until_out(s, b"\r\n+CREG: 1\r\n")
+        assert m.cfun == 1 and s.board.resets == 1
+
+    host(body, cell_session())
 
 
 def test_sms_both_ways_through_the_folders():

@@ -59,6 +59,7 @@ def add_cell(board, module=None, scale=1.0, net_base=None):
     board.rssi = lambda: board.cell.rssi_dbm()
     board.link_available = lambda: _available(board)
     board.start = lambda values=None: _start(board)
+    board.reset = _resetter(board, board.reset)
     board.stop = lambda: _stop(board)
     return board
 
@@ -68,6 +69,17 @@ def _available(board):
     if via == "wifi":
         return board.network
     return board.cell.reg in REGISTERED
+
+
+def _resetter(board, reset):
+    """AT+CFUN=1,1 / AT#RESET: a board restarts and its driver starts the module's radio
+    (Cellular.start); here the driver lives on and its keeper switches the radio on."""
+
+    def go():
+        board.cell.radio = True
+        reset()
+
+    return go
 
 
 def _start(board):

@@ -442,9 +442,10 @@ class SimModule:
         elif c.startswith("+CFUN"):
             if c.endswith("?"):
                 return self._ok("+CFUN: %d" % self.cfun)
-            self.cfun = 1 if c[6:7] == "1" else 0
-            if self.cfun:
-                self.on_at = ticks_ms()
+            cfun = 1 if c[6:7] == "1" else 0
+            if cfun and not self.cfun:
+                self.on_at = ticks_ms()  # the radio searches again from now
+            self.cfun = cfun
             self._ok()
         elif c == "+CPOWD=1":
             self._ok()

@@ -74,10 +74,26 @@ def iccid(uid):
     return _luhn("89" + _MCC + _digits(uid, 14, b"iccid"))
 
 
+async def _module_radio(m, on):
+    """A board with a cellular module switches its radio as the host's GSM stack does."""
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        await cell.radio(m, on)
+
+
+async def _restart(m):
+    """AT+CFUN=1, AT+WOPEN: as at power-up, the radio on."""
+    await m.restart()
+    await _module_radio(m, True)
+
+
 async def _radio_off(m):
     """AT+CPOF, AT+CFUN=0, AT+COPS=2: the GSM stack stops: no registration (+CREG: 0 to a host
-    that asked for reports), no IP session, no SMS; AT commands still answer."""
+    that asked for reports), no IP session, no SMS; AT commands still answer. A module's radio
+    goes off after the data call ended (AT+CFUN=0 on the module)."""
     await m.session_down()
+    await _module_radio(m, False)
     m.radio = False
     m.code("OK")
     m.result = None
@@ -98,7 +114,7 @@ async def _cfun(m, form, args):
     if len(v) == 2 and v[1]:
         m.reboot = True  # AT+CFUN=1,1: OK, then the modem restarts as at power-up
         return []
-    await m.restart()
+    await _restart(m)
     # AT+CFUN=1 restarts the module: OK first, then the readiness indications (Wavecom).
     m.code("OK")
     await m.flush()
@@ -157,7 +173,7 @@ async def _wopen(m, form, args):
         if v not in (0, 1):
             raise ATError()
         if v == 0:
-            await m.restart()
+            await _restart(m)
         m.set_gsm("WOPEN", v)
         return []
     if form == "read":
@@ -404,6 +420,7 @@ async def _cops(m, form, args):
     elif mode != 0 or len(parts) > 1:
         raise ATError()
     if not m.radio:
+        await _module_radio(m, True)
         m.radio = True
         m.code("OK")
         m.result = None

@@ -41,6 +41,15 @@ async def cpin(m, form, args):
     return []
 
 
+async def radio(m, on):
+    """AT+CFUN=0/1, AT+CPOF, AT+COPS=2/0: the module's radio follows (after net.down()). A
+    module that does not answer gets it from the keeper later; the host's answer is OK."""
+    try:
+        await m.board.cell.set_radio(on)
+    except NetError as e:
+        m.board.log("module: radio: %s" % e.text)
+
+
 def iccid(m):
     c = m.board.cell
     if c.sim == "NOT INSERTED" or not c.iccid:
