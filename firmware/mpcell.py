@@ -94,9 +94,11 @@ class CellBoard(MPBoard):
         cell_rxbuf=4096,
         cell_stream=None,
         cell_scale=1.0,
+        sms_dir="/sms",
         **kw,
     ):
         MPBoard.__init__(self, uart_id, tx, rx, **kw)
+        self.sms_dir = sms_dir  # received SMS, one file each (modem.smsbox)
         q = MODULES[model]
         self.cell_uart = machine.UART(
             cell_uart,

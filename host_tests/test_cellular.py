@@ -459,6 +459,52 @@ def test_sms_both_ways_through_the_folders():
     _rm(state)
 
 
+def test_received_sms_survive_a_power_cycle():
+    state = tmpdir()
+
+    async def first(s):
+        await started(s)
+        for c in (b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", "one")
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        s.board.module.deliver("+4930222", "two")
+        await until_out(s, b'\r\n+CMTI: "SM",2\r\n')
+        assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\none\r\n" + OK)
+        assert s.modem.sms["box"] == {}  # nothing of them kept in RAM
+        assert sorted(os.listdir(state + "/sms")) == ["1.sms", "2.sms"]
+
+    async def second(s):
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        got = await s.cmd(b'AT+CMGL="ALL"\r')
+        assert got == (
+            b'\r\n+CMGL: 1,"REC READ","+4930111",\r\none'
+            b'\r\n+CMGL: 2,"REC UNREAD","+4930222",\r\ntwo\r\n' + OK
+        ), got
+        assert await s.cmd(b'AT+CPMS="SM"\r') == line(b"+CPMS: 2,10,2,10,2,10")
+        assert await s.cmd(b"AT+CMGD=1\r") == OK
+        with open(state + "/sms/2.sms") as f:  # listed: REC READ on flash too
+            assert f.read()[:2] == "[1"
+
+    async def third(s):
+        # a power cut between writing 3.sms.new and its rename (FAT): the new file counts
+        with open(state + "/sms/3.sms.new", "w") as f:
+            f.write('[0, "+4930333", 145, [26, 1, 2, 3, 4, 5, 0], "three", null]')
+        with open(state + "/sms/4.sms.new", "w") as f:
+            f.write('[0, "+49303')  # torn before the rename: nothing
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        got = await s.cmd(b'AT+CMGL="REC UNREAD"\r')
+        assert got == b'\r\n+CMGL: 3,"REC UNREAD","+4930333",\r\nthree\r\n' + OK, got
+        assert await s.cmd(b"AT+CMGD=1,4\r") == OK
+        assert os.listdir(state + "/sms") == []
+
+    host(first, cell_session(state=state))
+    host(second, cell_session(state=state))
+    host(third, cell_session(state=state))
+    _rm(state)
+
+
 def test_netmode_is_stored_and_shown():
     async def body(s):
         assert await s.cmd(b"AT#NETMODE?\r") == line(b'#NETMODE: "AUTO"')

@@ -43,7 +43,8 @@ def cell_link(base):
 
 def add_cell(board, module=None, scale=1.0, net_base=None):
     """Give a PC board (HostBoard, the unix board) a module: board.module (simulated),
-    board.cell (the driver), board.net (CellLink); NETMODE defaults to AUTO."""
+    board.cell (the driver), board.net (CellLink), board.sms_dir (<state>/sms); NETMODE
+    defaults to AUTO."""
     if net_base is None:
         try:
             from net import HostNet as net_base  # CPython
@@ -56,6 +57,8 @@ def add_cell(board, module=None, scale=1.0, net_base=None):
     board.link = cell_link(net_base)(board)
     board.net = board.link
     board.defaults.setdefault("NETMODE", "AUTO")
+    if board.state_dir:  # received SMS kept over a restart, one file each (modem.smsbox)
+        board.sms_dir = board.state_dir.rstrip("/") + "/sms"
     board.rssi = lambda: board.cell.rssi_dbm()
     board.link_available = lambda: _available(board)
     board.start = lambda values=None: _start(board)
