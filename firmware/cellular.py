@@ -85,7 +85,8 @@ class Cellular:
 
     power(pressed) drives PWRKEY (None: the module is always on). scale multiplies every
     time of the module table (tests). State for the core: alive, sim, reg, csq, oper,
-    oper_name, iccid, imsi, data; received SMS collect in inbox as (oa, text, scts).
+    oper_name, iccid, imsi, data; received SMS collect in inbox as [oa, text, scts, concat]
+    (concat: (ref, total, seq) of a part of a long message, else None).
     """
 
     def __init__(self, stream, power=None, model="SIM7080G", log=None, scale=1.0):
@@ -480,7 +481,7 @@ class Cellular:
             try:
                 d = decode_deliver(pdu)
                 text = d.text if d.text is not None else d.data.decode()
-                self.inbox.append((d.oa, text, d.scts))
+                self.inbox.append([d.oa, text, d.scts, d.concat])
             except (PDUError, UnicodeError, ValueError):
                 self.log("module: SMS %d unreadable, deleted" % i)
             await self.command("AT+CMGD=%d" % i)

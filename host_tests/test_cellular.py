@@ -505,6 +505,75 @@ def test_received_sms_survive_a_power_cycle():
     _rm(state)
 
 
+def test_long_sms_in_joined_for_cmt_in_text_mode():
+    text = "Alarm " + "0123456789" * 20  # 206 characters: two parts
+    want = b"\r\n" + text.encode() + b"\r\n"
+
+    async def body(s):
+        await started(s)
+        for c in (b"AT+CMGF=1", b"AT+CNMI=2,2,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", text)
+        got = await until_out(s, want)
+        assert got.startswith(b'\r\n+CMT: "+4930111","') and got.count(b"+CMT:") == 1, got
+        # PDU mode: an SMS-DELIVER holds one part: one +CMT each, with its UDH (ref 7, 2, seq)
+        assert await s.cmd(b"AT+CMGF=0\r") == OK
+        s.board.module.deliver("+4930111", text)
+        got = await until_out(s, b"050003070201")
+        if b"050003070202" not in got:
+            got += await until_out(s, b"050003070202")
+        assert got.count(b"+CMT: ,") == 2 and b"050003070201" in got and b"050003070202" in got
+        assert s.modem.sms["box"] == {}  # +CMT: not stored
+
+    host(body, cell_session())
+
+
+def test_long_sms_in_stored_part_by_part():
+    async def body(s):
+        await started(s)
+        assert await s.cmd(b"AT+CNMI=2,1,0,0,0\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", "x" * 200)
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n\r\n+CMTI: "SM",2\r\n')
+        got = await s.cmd(b"AT+CMGR=2\r")  # PDU mode: the part with its UDH
+        assert got.startswith(b"\r\n+CMGR: 0,,") and b"050003070202" in got, got
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        got = await s.cmd(b"AT+CMGR=2\r")  # text mode: the part's text (47 characters)
+        assert got.endswith(b'",\r\n' + b"x" * 47 + b"\r\n" + OK), got
+
+    host(body, cell_session())
+
+
+def test_part_of_a_long_sms_goes_alone_after_its_wait():
+    from modem import cell
+
+    async def body(s):
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        assert await s.cmd(b"AT+CNMI=2,2,0,0,0\r") == OK
+        c = s.board.clock
+        now = c.ticks_ms()
+        inbox = s.board.cell.inbox
+        scts = (26, 1, 2, 3, 4, 5, 0)
+        inbox.append(["+4930111", "second ", scts, (9, 3, 2)])
+        inbox.append(["+4930222", "other", scts, None])
+        cell.deliver(s.modem)  # part 2 of 3 waits; the other SMS passes it
+        n = len(s.modem.out)
+        assert len(inbox) == 1 and n
+        inbox[0][4] = c.ticks_add(now, -59000)
+        cell.deliver(s.modem)
+        assert len(inbox) == 1 and len(s.modem.out) == n
+        inbox[0][4] = c.ticks_add(now, -60000)  # waited long enough: it goes alone
+        cell.deliver(s.modem)
+        await s.modem.flush()
+        assert inbox == []
+        assert s.port.take() == b'\r\n+CMT: "+4930222","26/01/02,03:04:05+00"\r\nother\r\n' + (
+            b'\r\n+CMT: "+4930111","26/01/02,03:04:05+00"\r\nsecond \r\n'
+        )
+
+    host(body, cell_session())
+
+
 def test_netmode_is_stored_and_shown():
     async def body(s):
         assert await s.cmd(b"AT#NETMODE?\r") == line(b'#NETMODE: "AUTO"')

@@ -1,12 +1,15 @@
 """The GSM half from a real module (board.cell, docs/cellular.md): SIM, identity, operator,
 SMS out through the module and SMS in to the store. Boards without a module never load it."""
 
+from .compat import const
 from .errors import ATError, CMS_TIMEOUT, CMS_UNKNOWN, NetError
 from . import params
 
 _SIM_BUSY = 14  # 27.007 9.2.1: SIM busy (the module has not said yet)
 _NOT_INSERTED = 10
 _UNKNOWN = 100
+_PARTS_MS = const(60000)  # the parts of a long SMS for +CMT wait this long for each other
+_JOIN_MAX = const(10)  # parts joined at most (a longer text goes part by part)
 
 
 def present(m):
@@ -84,21 +87,56 @@ async def send(m, number, text, part=None):
 
 def deliver(m):
     """SMS the module received: into the store and announced per AT+CNMI (modem.sms.receive).
-    The link watch calls this only while the host may hear unsolicited codes."""
+    The link watch calls this only while the host may hear unsolicited codes, and again while
+    the parts of a long message wait for each other."""
     from .modem import _module
 
     c = m.board.cell
     sms = _module("sms")
     s = sms.settings(m)
-    while c.inbox:
-        oa, text, scts = c.inbox.pop(0)
-        mode, mt = s["CNMI"][0], s["CNMI"][1]
+    mode, mt = s["CNMI"][0], s["CNMI"][1]
+    while True:
+        e = _next(m, c.inbox, mode and mt == 2 and s["CMGF"] == 1)
+        if e is None:
+            return
+        oa, text, scts, concat = e[0], e[1], e[2], e[3]
         if mode == 0 and mt == 2:
             s["CNMI"][1] = 1  # buffered indications: keep the message rather than lose it
-            lines = sms.receive(m, oa, text, scts)
+            lines = sms.receive(m, oa, text, scts, concat)
             s["CNMI"][1] = 2
         else:
-            lines = sms.receive(m, oa, text, scts)
+            lines = sms.receive(m, oa, text, scts, concat)
         if mode:
-            for line in lines:
-                m.unsolicited(line)
+            m.info(lines)  # one code: +CMTI, or +CMT and its text (27.005 3.4.1: one CR LF)
+
+
+def _next(m, inbox, join):
+    """The next SMS to pass on, or None. join (+CMT in text mode): the parts of a long message
+    (23.040 9.2.3.24.1: same sender, reference and count) wait for each other and go as one
+    text; a part whose group is not whole after _PARTS_MS goes alone, as does a group of more
+    than _JOIN_MAX parts. Stored SMS keep their parts apart, as the original did (docs/sms.md)."""
+    clock = m.board.clock
+    now = clock.ticks_ms()
+    for i in range(len(inbox)):
+        e = inbox[i]
+        cc = e[3]
+        if not join or not cc or cc[1] > _JOIN_MAX:
+            return inbox.pop(i)
+        if len(e) == 4:
+            e.append(now)  # when the core first saw it
+        group = [x for x in inbox if x[0] == e[0] and x[3] and x[3][:2] == cc[:2]]
+        seqs = []
+        for x in group:
+            if x[3][2] not in seqs:
+                seqs.append(x[3][2])
+        if len(seqs) == cc[1]:
+            parts = {}
+            for x in group:
+                inbox.remove(x)
+                parts[x[3][2]] = x
+            first = parts[1]
+            text = "".join(parts[k][1] for k in range(1, cc[1] + 1))
+            return [first[0], text, first[2], None]
+        if clock.ticks_diff(now, e[4]) >= _PARTS_MS:
+            return inbox.pop(i)
+    return None
