@@ -13,6 +13,8 @@ _POLL_MS = const(5000)  # registration and signal poll while idle
 _REG_POLL_MS = const(1000)  # AT#CONNECTIONSTART waiting for registration
 _FLOOR_MS = const(200)  # no answer time below this, whatever the scale (tests)
 _MISSES = const(2)  # commands in a row without an answer: the module is power-cycled
+_RING_MS = const(250)  # the keeper looks at the RI flag this often between its polls
+_SMS_POLL_MS = const(60000)  # data mode without an RI line: held SMS fetched this often
 _FINAL = (b"OK", b"ERROR", b"NO CARRIER", b"NO DIALTONE", b"BUSY", b"NO ANSWER")
 _BOOT = (b"RDY", b"SMS Ready", b"Call Ready", b"+CFUN:")
 REGISTERED = (1, 5)  # 27.007 10.1.22 <stat>: home network, roaming
@@ -89,7 +91,9 @@ class Cellular:
     (concat: (ref, total, seq) of a part of a long message, else None).
     """
 
-    def __init__(self, stream, power=None, model="SIM7080G", log=None, scale=1.0):
+    def __init__(
+        self, stream, power=None, model="SIM7080G", log=None, scale=1.0, ri=False, sms_poll_ms=None
+    ):
         self.stream = stream
         self.power = power
         self.q = MODULES[model]
@@ -113,6 +117,15 @@ class Cellular:
         self.radio = True  # wanted: the host's AT+CFUN / AT+CPOF (27.007 8.2), kept over cycles
         self._cfun = None  # what the module was last told (None: not since it started)
         self.data_hook = None  # fn(on): the board's data path takes (True) or gives back the UART
+        # Data mode: the module holds its +CMTI. With an RI line (ri: the board calls ring() on
+        # its falling edge) they are fetched at once; without one every sms_poll_ms (0: never).
+        self.ri = ri
+        self.sms_poll_ms = (
+            (_SMS_POLL_MS * 10 if ri else _SMS_POLL_MS) if sms_poll_ms is None else sms_poll_ms
+        )
+        self.rings = 0
+        self._ring = False
+        self._in_call_ms = 0  # data-mode time counted by the keeper since the last fetch
         self._lines = Lines()
         self._cmd = None  # the command waiting for its answer
         self._resp = None
@@ -169,6 +182,7 @@ class Cellular:
         cmd = self._cmd or b""
         if line[:6] == b"+CMTI:":
             self._sms.append(_int(_fields(line)[-1], -1))
+            self._ring = True  # the keeper reads it within _RING_MS, not at its next poll
         elif line in _BOOT or line[:6] == b"+CFUN:":
             self._booted = True
         elif line == b"NORMAL POWER DOWN":
@@ -275,6 +289,11 @@ class Cellular:
         self._cfun = None
         for c in self.q["init"]:
             await self.command(c)
+        for c in self.q["ri_init"] if self.ri else ():
+            try:
+                await self.command(c)
+            except NetError as e:  # a firmware without it: the poll still fetches SMS
+                self.log("module: %s" % e.text)
         async with self._lock:
             await self._apply_radio()  # a module left at AT+CFUN=0 before an ESP32 reset
         self.alive = True
@@ -401,6 +420,7 @@ class Cellular:
             raise NetError(ACTIVATION_FAILED, e.text) from None
         self.data = True
         self.suspended = False
+        self._in_call_ms = 0
         if self.data_hook is not None:
             self._stop_reader()
             self.data_hook(True)
@@ -463,20 +483,34 @@ class Cellular:
 
     async def _list_sms(self):
         """SMS the module stored while nobody listened (27.005 3.4.2 AT+CMGL=4)."""
-        lines = await self.command("AT+CMGL=4", 10000)
-        for line in lines:
+        async with self._lock:
+            await self._list()
+
+    async def _list(self):
+        for line in await self._command("AT+CMGL=4", 10000):
             if line[:6] == b"+CMGL:":
-                self._sms.append(_int(_fields(line)[0], -1))
+                i = _int(_fields(line)[0], -1)
+                if i not in self._sms:
+                    self._sms.append(i)
 
     async def fetch_sms(self):
         """Read each announced SMS into inbox, then delete it from the module."""
+        async with self._lock:
+            await self._fetch()
+
+    async def _fetch(self):
         from modem.smspdu import PDUError, decode_deliver
 
         while self._sms:
             i = self._sms.pop(0)
             if i < 0:
                 continue
-            lines = await self.command("AT+CMGR=%d" % i, 10000)
+            try:
+                lines = await self._command("AT+CMGR=%d" % i, 10000)
+            except NetError as e:
+                if e.code == 321:  # 27.005 3.2.5 invalid index: announced twice, gone already
+                    continue
+                raise
             pdu = lines[-1] if len(lines) >= 2 else b""
             try:
                 d = decode_deliver(pdu)
@@ -484,17 +518,44 @@ class Cellular:
                 self.inbox.append([d.oa, text, d.scts, d.concat])
             except (PDUError, UnicodeError, ValueError):
                 self.log("module: SMS %d unreadable, deleted" % i)
-            await self.command("AT+CMGD=%d" % i)
+            await self._command("AT+CMGD=%d" % i, 5000)
+
+    def ring(self):
+        """The module's RI line fell (an SMS or another URC waits): the board's pin interrupt
+        or the simulated module calls this; the keeper fetches the SMS within _RING_MS."""
+        self._ring = True
+        self.rings += 1
+
+    async def sms_in_call(self):
+        """Data mode: leave the call (+++), take the SMS the module holds (its held +CMTI and
+        AT+CMGL=4), read and delete them, ATO (docs/cellular.md: about 2 s of guard times)."""
+        async with self._lock:
+            if not self.data or self.suspended:
+                return
+            self._in_call_ms = 0
+            await self._escape()
+            try:
+                await self._list()
+                await self._fetch()
+            finally:
+                if self.data:
+                    await self._resume()
 
     # ------------------------------------------------------------ the keeper
-    async def step(self):
-        """One round of the keeper: (re)start a dead module, poll, read new SMS; a module that
-        missed _MISSES answers in a row is power-cycled."""
+    async def step(self, poll_ms=_POLL_MS):
+        """One round of the keeper (poll_ms after the last): (re)start a dead module, poll,
+        read new SMS (in a data call after a ring or sms_poll_ms); a module that missed
+        _MISSES answers in a row is power-cycled."""
         try:
             if not self.alive:
                 await self.start()
             if self.data and not self.suspended:
+                self._in_call_ms += poll_ms
+                if self._ring or (self.sms_poll_ms and self._in_call_ms >= self.sms_poll_ms):
+                    self._ring = False
+                    await self.sms_in_call()
                 return
+            self._ring = False  # command mode: the +CMTI came with it
             if self._cfun != self.radio:
                 async with self._lock:
                     await self._apply_radio()
@@ -511,9 +572,15 @@ class Cellular:
                     self.log("module: %s" % e2.text)
 
     async def keep(self, poll_ms=_POLL_MS):
+        waited = 0
         while True:
-            await self.step()
-            await self._sleep(poll_ms * self.scale if self.alive else poll_ms * 6 * self.scale)
+            await self.step(waited)
+            waited = 0
+            for _ in range((poll_ms if self.alive else poll_ms * 6) // _RING_MS):
+                await self._sleep(_RING_MS * self.scale)
+                waited += _RING_MS
+                if self._ring:
+                    break  # a ring is answered before the next poll
 
 
 def _answer(lines, head):

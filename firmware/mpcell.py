@@ -95,6 +95,7 @@ class CellBoard(MPBoard):
         cell_stream=None,
         cell_scale=1.0,
         sms_dir="/sms",
+        ri=None,
         **kw,
     ):
         MPBoard.__init__(self, uart_id, tx, rx, **kw)
@@ -112,10 +113,23 @@ class CellBoard(MPBoard):
         self.key_high = pwrkey_active_high
         self.key = machine.Pin(pwrkey, machine.Pin.OUT, value=0 if pwrkey_active_high else 1)
         port = UARTPort(self.cell_uart, cell_stream or kw.get("stream"))
-        self.cell = Cellular(port, power=self.press, model=model, log=self.log, scale=cell_scale)
+        self.cell = Cellular(
+            port,
+            power=self.press,
+            model=model,
+            log=self.log,
+            scale=cell_scale,
+            ri=ri is not None,
+        )
+        if ri is not None:  # the module's RI line: low pulse on an SMS (cellmods ri_init)
+            self.ri = machine.Pin(ri, machine.Pin.IN, machine.Pin.PULL_UP)
+            self.ri.irq(self._ring, trigger=machine.Pin.IRQ_FALLING)
         self.link = PPPLink(self.cell, self.cell_uart, self.link)
         self.net = self.link
         self.defaults["NETMODE"] = "AUTO"
+
+    def _ring(self, pin):
+        self.cell.ring()  # a flag only: safe in an interrupt
 
     def press(self, pressed):
         self.key.value(1 if pressed == self.key_high else 0)
@@ -142,18 +156,18 @@ class CellBoard(MPBoard):
         return tasks
 
 
-_GLUE = ("CELL_TX", "CELL_RX", "PWRKEY", "PWRKEY_ACTIVE_HIGH", "MODEL")
+_GLUE = ("CELL_TX", "CELL_RX", "PWRKEY", "PWRKEY_ACTIVE_HIGH", "MODEL", "RI")
 
 
 def make(pins, overrides):
     """The board object from a board file's constants (mpboard.make's, plus CELL_UART_ID,
-    CELL_TX, CELL_RX, PWRKEY, PWRKEY_ACTIVE_HIGH, MODEL)."""
+    CELL_TX, CELL_RX, PWRKEY, PWRKEY_ACTIVE_HIGH, MODEL, RI: None when not wired)."""
     import mpboard
 
     kw = {}
     for name in mpboard._GLUE:
         kw[name.lower()] = pins[name]
     for name in _GLUE:
-        kw[name.lower()] = pins[name]
+        kw[name.lower()] = pins.get(name)
     kw.update(overrides)
     return CellBoard(pins["UART_ID"], pins["TX"], pins["RX"], pins["CELL_UART_ID"], **kw)

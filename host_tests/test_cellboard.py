@@ -40,6 +40,8 @@ async def wire(board, sim):
     uart = board.cell_uart
     pin = machine.Pin.pins[41]
     level = pin.value()
+    ri = machine.Pin.pins[3]
+    sim.ri = lambda: ri.handler(ri)  # the RI line's falling edge
     sim.start()
     try:
         while True:
@@ -60,6 +62,7 @@ async def wire(board, sim):
 
 def test_pins_uart_and_pwrkey(hw, tmp_path):
     board, _ = board_with_module(tmp_path)
+    Pin = hw.machine.Pin
     u = hw.machine.UART.instances[1]
     assert board.cell_uart is u
     assert (u.config["tx"], u.config["rx"], u.config["baudrate"]) == (5, 4, 115200)
@@ -72,6 +75,11 @@ def test_pins_uart_and_pwrkey(hw, tmp_path):
     board.press(False)
     assert key.history == [1, 0]
     assert board.defaults["NETMODE"] == "AUTO"
+    ri = hw.machine.Pin.pins[3]
+    assert (ri.mode, ri.pull, ri.trigger) == (Pin.IN, Pin.PULL_UP, Pin.IRQ_FALLING)
+    assert board.cell.ri and board.cell.sms_poll_ms == 600000
+    ri.handler(ri)
+    assert board.cell.rings == 1
 
 
 def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
@@ -112,6 +120,19 @@ def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
             irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
             assert [i[1] for i in irqs] == [True, False, True]
             assert sim.mode == "data" and board.cell_uart.handler == ppp.poll
+            # An SMS comes in while PPP runs: RI falls, PPP lets go, +++, read, ATO, PPP.
+            assert sim.cfgri == 1
+            await h.cmd("AT+CNMI=2,1,0,0,0")
+            board.uart.tx = bytearray()
+            sim.deliver("+4930111", "status?")
+            for _ in range(1000):
+                await asyncio.sleep(0.005)
+                if b"+CMTI" in board.uart.tx:
+                    break
+            assert board.uart.tx == b'\r\n+CMTI: "SM",1\r\n' and board.cell.rings == 1
+            irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
+            assert [i[1] for i in irqs] == [True, False, True, False, True]
+            assert sim.mode == "data" and sim.store == {}
             assert await h.cmd("AT#CONNECTIONSTOP") == ok("AT#CONNECTIONSTOP")
             assert ppp.disconnects == 1 and sim.mode == "cmd"
         finally:

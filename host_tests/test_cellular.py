@@ -620,19 +620,45 @@ def test_dropped_call_is_dialled_again():
     host(body, cell_session())
 
 
-def test_sms_during_a_session_is_announced_when_it_ends():
+def test_sms_during_a_session_is_fetched_at_the_ring():
     async def body(s):
         await started(s)
         for c in (b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
             assert await s.cmd(c + b"\r") == OK
         assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
-        s.board.module.deliver("+4930111", "ping")
+        m = s.board.module
+        assert m.cfgri == 1  # the driver asked for RI pulses
         s.modem.link_poll_s = 0.02
-        await asyncio.sleep(0.3)
-        assert s.port.take() == b""  # PPP holds the line: the module keeps the +CMTI
-        assert s.board.module.held
-        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        m.deliver("+4930111", "ping")  # held by the module in data mode, RI pulses
         await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        c = s.board.cell
+        assert c.rings == 1 and m.store == {} and m.mode == "data" and c.data
+        assert s.board.link.via == "cell"  # the session stayed up (+++, ATO)
         assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\nping\r\n" + OK)
+
+    host(body, cell_session())
+
+
+def test_sms_during_a_session_without_ri_is_polled():
+    async def body(s):
+        await started(s)
+        c = s.board.cell
+        s.board.module.ri = None  # no RI line wired
+        c.sms_poll_ms = 10**9  # not due during this test
+        assert await s.cmd(b"AT+CNMI=2,1,0,0,0\r") == OK
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", "ping")
+        await asyncio.sleep(0.2)
+        assert s.board.module.held and not c.inbox  # no ring, no poll: the module keeps it
+        c.sms_poll_ms = 20000  # 0.2 s at this scale
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        assert c.rings == 0 and s.board.module.mode == "data"
+        c.sms_poll_ms = 0  # never: the SMS waits for the end of the call
+        s.board.module.deliver("+4930111", "pong")
+        await asyncio.sleep(0.5)
+        assert s.port.take() == b"" and s.board.module.held
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        await until_out(s, b'\r\n+CMTI: "SM",2\r\n')
 
     host(body, cell_session())

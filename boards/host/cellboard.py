@@ -53,7 +53,8 @@ def add_cell(board, module=None, scale=1.0, net_base=None):
     if module is None:
         module = SimModule(board.state_dir, scale, log=board.log)
     board.module = module
-    board.cell = Cellular(module.port(), power=module.pwrkey, log=board.log, scale=scale)
+    board.cell = Cellular(module.port(), power=module.pwrkey, log=board.log, scale=scale, ri=True)
+    module.ri = board.cell.ring  # the RI line, wired as on the T-SIM7080G
     board.link = cell_link(net_base)(board)
     board.net = board.link
     board.defaults.setdefault("NETMODE", "AUTO")

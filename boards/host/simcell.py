@@ -109,6 +109,7 @@ class SimModule:
         self._partial = {}  # (number, ref) -> {seq: text} of concatenated parts
         self._out_seq = 0
         self.on_out = None  # fn(path) after an SMS was written to sms-out (tools/sim.py)
+        self.ri = None  # fn(): the RI line falls (AT+CFGRI=1: on every URC, held ones too)
         self._tasks = []
         self._reset_settings()
         if powered:
@@ -124,6 +125,7 @@ class SimModule:
         self.cfun = 1
         self.cnmi = [0, 0]
         self.cops_format = 0
+        self.cfgri = 0
         self.attached = False
         self.on_at = ticks_ms()
         self.forced = None  # a stat set by set_reg()
@@ -293,8 +295,10 @@ class SimModule:
 
     # ------------------------------------------------------------ the UART
     def _urc(self, data):
-        """An unsolicited code; in PPP data mode it waits for command mode (the module's RI
-        line would pulse meanwhile)."""
+        """An unsolicited code; in PPP data mode it waits for command mode while the RI line
+        pulses (AT+CFGRI=1)."""
+        if self.cfgri and self.ri is not None:
+            self.ri()
         if self.mode == "data":
             self.held.append(data)
         else:
@@ -446,6 +450,11 @@ class SimModule:
             if cfun and not self.cfun:
                 self.on_at = ticks_ms()  # the radio searches again from now
             self.cfun = cfun
+            self._ok()
+        elif c.startswith("+CFGRI"):
+            if c.endswith("?"):
+                return self._ok("+CFGRI: %d" % self.cfgri)
+            self.cfgri = 1 if c[7:8] == "1" else 0
             self._ok()
         elif c == "+CPOWD=1":
             self._ok()
