@@ -432,7 +432,13 @@ class Cellular:
         self._start_reader()
         g = self.ms("guard_ms")
         await self._sleep(g)
-        await self._command("+++", self.q["guard_ms"] + 2000, raw=True)
+        try:
+            await self._command("+++", self.q["guard_ms"] + 2000, raw=True)
+        except NetError:
+            if self.data and self.data_hook is not None:  # still in the call: PPP goes on
+                self._stop_reader()
+                self.data_hook(True)
+            raise
         self.suspended = True
 
     async def _resume(self):

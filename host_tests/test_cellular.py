@@ -263,6 +263,19 @@ def test_sms_out_while_data_mode_suspends_and_resumes():
     _rm(state)
 
 
+def test_sms_in_a_call_module_silent_gives_the_uart_back_to_ppp():
+    async def body(cell, sim):
+        hooks = []
+        cell.data_hook = hooks.append
+        await cell.start()
+        await cell.attach("internet")
+        sim.hang = True  # +++ unanswered
+        await raises(NO_ANSWER, cell.sms_in_call())
+        assert hooks == [True, False, True] and cell.data and not cell.suspended
+
+    drive(body)
+
+
 def test_sms_error_from_network():
     async def body(cell, sim):
         await cell.start()
