@@ -3,7 +3,8 @@
 import machine
 
 from cellmods import MODULES
-from cellular import REGISTERED, CellSession, Cellular
+from cellsession import CellSession
+from cellular import REGISTERED, Cellular
 from modem.compat import asyncio, const
 from modem.errors import ACTIVATION_FAILED, NetError
 from mpboard import MPBoard, UARTPort, WiFiLink

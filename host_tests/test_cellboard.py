@@ -3,6 +3,7 @@ network modules: PWRKEY pin, the module's UART, network.PPP, through the real Mo
 simulated SIM7080G wired to the fake UART."""
 
 import asyncio
+import os
 
 import pytest
 import test_boards
@@ -26,7 +27,9 @@ def board_with_module(tmp_path, **knobs):
 
     sys.modules.pop("mpcell", None)  # it holds the machine module of the test before
 
-    board = make(load_glue("t-sim7080g"), tmp_path, cell_scale=SCALE)
+    board = make(
+        load_glue("t-sim7080g"), tmp_path, cell_scale=SCALE, sms_dir=str(tmp_path / "sms")
+    )
     sim = SimModule(None, SCALE)
     for k in knobs:
         setattr(sim, k, knobs[k])
@@ -130,6 +133,7 @@ def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
                 if b"+CMTI" in board.uart.tx:
                     break
             assert board.uart.tx == b'\r\n+CMTI: "SM",1\r\n' and board.cell.rings == 1
+            assert os.listdir(tmp_path / "sms") == ["1.sms"]  # on the board's flash
             irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
             assert [i[1] for i in irqs] == [True, False, True, False, True]
             assert sim.mode == "data" and sim.store == {}

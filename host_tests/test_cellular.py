@@ -7,7 +7,9 @@ import os
 
 from board import HostBoard
 from cellboard import add_cell
-from cellular import NO_ANSWER, Cellular, Lines, split_sms
+from cellat import NO_ANSWER, Lines
+from cellsms import split_sms
+from cellular import Cellular
 from harness import Session
 from modem.errors import NetError
 from simcell import SimModule

@@ -51,6 +51,9 @@ def unix_sources():
     unix = os.path.join(ROOT, "boards", "unix")
     return core + [
         (os.path.join(FIRMWARE, "mpnet.py"), "mpnet.mpy"),
+        (os.path.join(FIRMWARE, "cellat.py"), "cellat.mpy"),
+        (os.path.join(FIRMWARE, "cellsms.py"), "cellsms.mpy"),
+        (os.path.join(FIRMWARE, "cellsession.py"), "cellsession.mpy"),
         (os.path.join(FIRMWARE, "cellular.py"), "cellular.mpy"),
         (os.path.join(FIRMWARE, "cellmods.py"), "cellmods.mpy"),
         (os.path.join(ROOT, "boards", "host", "pcboard.py"), "pcboard.mpy"),

@@ -3,7 +3,8 @@ simulated SIM7080G (simcell.py) through the real driver (firmware/cellular.py). 
 the data path is the PC's own network in place of PPP (docs/cellular.md: what that leaves
 unverified). Portable: it runs on CPython and on the MicroPython unix port."""
 
-from cellular import REGISTERED, CellSession, Cellular
+from cellsession import CellSession
+from cellular import REGISTERED, Cellular
 from modem.errors import NOT_ATTACHED, NetError
 from simcell import SimModule
 

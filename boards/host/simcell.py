@@ -217,7 +217,7 @@ class SimModule:
 
     def deliver(self, sender, text):
         """An SMS arrives from the network: stored, announced with +CMTI (AT+CNMI=2,1)."""
-        from cellular import split_sms
+        from cellsms import split_sms
 
         scts = (26, 1, 1, 12, 0, 0, 0)
         try:
