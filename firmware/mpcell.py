@@ -44,6 +44,13 @@ class PPPLink(CellSession, WiFiLink):
         else:
             self.uart.irq(None)
 
+    async def _cell_up(self, values):
+        import network
+
+        if not hasattr(network, "PPP"):  # a build without it (rp2, stm32 stock): no dial
+            raise NetError(ACTIVATION_FAILED, "no network.PPP in this MicroPython build")
+        return await CellSession._cell_up(self, values)
+
     async def wifi_up(self, values):
         return await WiFiLink.up(self, values)
 

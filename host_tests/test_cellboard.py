@@ -4,6 +4,7 @@ simulated SIM7080G wired to the fake UART."""
 
 import asyncio
 import os
+import types
 
 import pytest
 import test_boards
@@ -36,14 +37,14 @@ def board_with_module(tmp_path, **knobs):
     return board, sim
 
 
-async def wire(board, sim):
-    """The board's module UART and PWRKEY pin to the simulated module, both ways."""
+async def wire(board, sim, key=41, ri=3):
+    """The board's module UART, PWRKEY and RI pins to the simulated module, both ways."""
     import machine
 
     uart = board.cell_uart
-    pin = machine.Pin.pins[41]
+    pin = machine.Pin.pins[key]
     level = pin.value()
-    ri = machine.Pin.pins[3]
+    ri = machine.Pin.pins[ri]
     sim.ri = lambda: ri.handler(ri)  # the RI line's falling edge
     sim.start()
     try:
@@ -159,6 +160,64 @@ def test_apn_rejected_answers_49155(hw, tmp_path):
                 "AT#CONNECTIONSTART\r\r\n#CME ERROR: 49155\r\n"
             )
             assert hw.network.PPP.made == []
+        finally:
+            w.cancel()
+
+    running(board, body)
+
+
+def pico_w_with_module(tmp_path):
+    """A Pico W wired to a module as docs/cellular.md draws it: the board file's numbers plus
+    the module's (UART1 on GP4/GP5, PWRKEY through a transistor on GP6, RI on GP7)."""
+    import sys
+
+    sys.modules.pop("mpcell", None)
+    import mpcell
+
+    pins = dict(vars(load_glue("rp2040")))
+    pins.update(CELL_UART_ID=1, CELL_TX=4, CELL_RX=5, PWRKEY=6, PWRKEY_ACTIVE_HIGH=True, RI=7)
+    pins.update(MODEL="SIM7080G")
+    kw = {}  # test_boards.make's fakes (clock, host stream, NTP, paths under tmp_path)
+    make(types.SimpleNamespace(make=lambda **k: kw.update(k)), tmp_path)
+    kw.update(cell_scale=SCALE, sms_dir=str(tmp_path / "sms"))
+    return mpcell.make(pins, kw)
+
+
+def test_pico_w_without_network_ppp_sms_work_ip_answers_49155(hw, tmp_path, monkeypatch):
+    from simcell import SimModule
+
+    monkeypatch.delattr(hw.network, "PPP")  # the stock Pico W build
+    board = pico_w_with_module(tmp_path)
+    sim = SimModule(None, SCALE)
+    u = hw.machine.UART.instances[1]
+    assert (u.config["tx"], u.config["rx"]) == (4, 5)
+    assert hw.machine.Pin.pins[6].mode == hw.machine.Pin.OUT
+
+    async def body(h):
+        w = asyncio.create_task(wire(board, sim, key=6, ri=7))
+        try:
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if board.cell.reg == 1 and board.cell.oper:
+                    break
+            assert await h.cmd("AT+CSQ") == ok("AT+CSQ", "+CSQ: 20,99")
+            assert await h.cmd("AT#CONNECTIONSTART", timeout=10) == (
+                "AT#CONNECTIONSTART\r\r\n#CME ERROR: 49155\r\n"
+            )
+            assert sim.dials == 0 and sim.mode == "cmd"  # not even dialled
+            await h.cmd("AT+CMGF=1")
+            board.uart.tx = bytearray()
+            board.uart.host_sends(b'AT+CMGS="+4917012345"\r')
+            for _ in range(200):
+                await asyncio.sleep(0.005)
+                if b"> " in board.uart.tx:
+                    break
+            board.uart.host_sends(b"no PPP here\x1a")
+            for _ in range(1000):
+                await asyncio.sleep(0.005)
+                if b"OK" in board.uart.tx:
+                    break
+            assert sim.sent == [("+4917012345", "no PPP here")]
         finally:
             w.cancel()
 
