@@ -64,11 +64,12 @@ class CellSMS:
         for line in await self._command("AT+CMGL=4", 10000):
             if line[:6] == b"+CMGL:":
                 i = _int(_fields(line)[0], -1)
-                if i not in self._sms:
+                if i not in self._sms and i not in self._held:
                     self._sms.append(i)
 
     async def fetch_sms(self):
-        """Read each announced SMS into inbox, then delete it from the module."""
+        """Read each announced SMS into inbox; it stays in the module until the core has it
+        (done()), so that a power cut in between loses nothing (docs/sms.md)."""
         async with self._lock:
             await self._fetch()
 
@@ -77,7 +78,7 @@ class CellSMS:
 
         while self._sms:
             i = self._sms.pop(0)
-            if i < 0:
+            if i < 0 or i in self._held:
                 continue
             try:
                 lines = await self._command("AT+CMGR=%d" % i, 10000)
@@ -89,10 +90,29 @@ class CellSMS:
             try:
                 d = decode_deliver(pdu)
                 text = d.text if d.text is not None else d.data.decode()
-                self.inbox.append([d.oa, text, d.scts, d.concat])
+                self.inbox.append([d.oa, text, d.scts, d.concat, i, None])
+                self._held.append(i)
+                continue
             except (PDUError, UnicodeError, ValueError):
                 self.log("module: SMS %d unreadable, deleted" % i)
             await self._command("AT+CMGD=%d" % i, 5000)
+
+    def done(self, i):
+        """The core stored (or passed on) the SMS the module holds at index i: the keeper
+        deletes it there (AT+CMGD) at its next round in command mode."""
+        if i in self._held and i not in self._done:
+            self._done.append(i)
+
+    async def _purge(self):
+        while self._done:
+            i = self._done[0]
+            try:
+                await self._command("AT+CMGD=%d" % i, 5000)
+            except NetError as e:
+                if e.code != 321:  # 27.005 3.2.5 invalid index: gone already
+                    raise
+            self._done.pop(0)
+            self._held.remove(i)
 
     def ring(self):
         """The module's RI line fell (an SMS or another URC waits): the board's pin interrupt
@@ -109,6 +129,7 @@ class CellSMS:
             self._in_call_ms = 0
             await self._escape()
             try:
+                await self._purge()
                 await self._list()
                 await self._fetch()
                 self._ring = bool(self._sms)  # the held +CMTI rang too: they are read now

@@ -23,8 +23,9 @@ class Cellular(CellSMS, ATLink):
 
     power(pressed) drives PWRKEY (None: the module is always on). scale multiplies every
     time of the module table (tests). State for the core: alive, sim, reg, csq, oper,
-    oper_name, iccid, imsi, data; received SMS collect in inbox as [oa, text, scts, concat]
-    (concat: (ref, total, seq) of a part of a long message, else None).
+    oper_name, iccid, imsi, data; received SMS collect in inbox as [oa, text, scts, concat,
+    index in the module, None] (concat: (ref, total, seq) of a part of a long message, else
+    None; the last field is the core's); done(index) once the core has one.
     """
 
     def __init__(
@@ -58,6 +59,8 @@ class Cellular(CellSMS, ATLink):
         self._ring = False
         self._in_call_ms = 0  # data-mode time counted by the keeper since the last fetch
         self._sms = []  # +CMTI indexes not read yet
+        self._held = []  # indexes read into inbox, still in the module
+        self._done = []  # of those, the ones the core has: deleted at the next round
         self._booted = False
 
     def ms(self, key):
@@ -324,6 +327,9 @@ class Cellular(CellSMS, ATLink):
                 async with self._lock:
                     await self._apply_radio()
             await self.refresh()
+            if self._done:
+                async with self._lock:
+                    await self._purge()
             if self._sms:
                 await self.fetch_sms()
         except NetError as e:

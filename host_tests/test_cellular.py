@@ -278,6 +278,31 @@ def test_sms_in_a_call_module_silent_gives_the_uart_back_to_ppp():
     drive(body)
 
 
+def test_sms_read_but_not_stored_is_read_again_after_a_restart():
+    async def body(cell, sim):
+        await cell.start()
+        sim.deliver("+4930111", "before the cut")
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            await cell.step()
+            if cell.inbox:
+                break
+        assert cell.inbox[0][:2] == ["+4930111", "before the cut"]
+        await cell.step()
+        assert len(sim.store) == 1  # the core never took it: kept
+        # the board restarts (power cut): a new driver finds it in the module again
+        cell._stop_reader()
+        again = Cellular(sim.port(), power=sim.pwrkey, scale=SCALE)
+        try:
+            await again.start()
+            await again.fetch_sms()
+            assert [x[:2] for x in again.inbox] == [["+4930111", "before the cut"]]
+        finally:
+            again._stop_reader()
+
+    drive(body)
+
+
 def test_sms_error_from_network():
     async def body(cell, sim):
         await cell.start()
@@ -307,7 +332,11 @@ def test_sms_in_from_folder_and_stored_before_start():
             ("+4930123", "waiting since boot"),
             ("+4917099", "Status?\nzweite Zeile ö"),
         ]
-        assert sim.store == {}  # read and deleted from the module
+        assert len(sim.store) == 2  # read, and kept in the module until the core has them
+        for x in cell.inbox:
+            cell.done(x[4])
+        await cell.step()
+        assert sim.store == {}  # now deleted there
         assert os.listdir(state + "/sms-in") == ["a.tmp"]
 
     drive(body, state=state)
@@ -570,15 +599,15 @@ def test_part_of_a_long_sms_goes_alone_after_its_wait():
         now = c.ticks_ms()
         inbox = s.board.cell.inbox
         scts = (26, 1, 2, 3, 4, 5, 0)
-        inbox.append(["+4930111", "second ", scts, (9, 3, 2)])
-        inbox.append(["+4930222", "other", scts, None])
+        inbox.append(["+4930111", "second ", scts, (9, 3, 2), 4, None])
+        inbox.append(["+4930222", "other", scts, None, 5, None])
         cell.deliver(s.modem)  # part 2 of 3 waits; the other SMS passes it
         n = len(s.modem.out)
         assert len(inbox) == 1 and n
-        inbox[0][4] = c.ticks_add(now, -59000)
+        inbox[0][5] = c.ticks_add(now, -59000)
         cell.deliver(s.modem)
         assert len(inbox) == 1 and len(s.modem.out) == n
-        inbox[0][4] = c.ticks_add(now, -60000)  # waited long enough: it goes alone
+        inbox[0][5] = c.ticks_add(now, -60000)  # waited long enough: it goes alone
         cell.deliver(s.modem)
         await s.modem.flush()
         assert inbox == []
@@ -647,9 +676,17 @@ def test_sms_during_a_session_is_fetched_at_the_ring():
         m.deliver("+4930111", "ping")  # held by the module in data mode, RI pulses
         await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
         c = s.board.cell
-        assert c.rings == 1 and m.store == {} and m.mode == "data" and c.data
+        assert c.rings == 1 and m.mode == "data" and c.data
         assert s.board.link.via == "cell"  # the session stayed up (+++, ATO)
         assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\nping\r\n" + OK)
+        # on flash now; the module deletes its copy at the next round in command mode
+        assert len(m.store) == 1
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if not m.store:
+                break
+        assert m.store == {}
 
     host(body, cell_session())
 

@@ -106,6 +106,10 @@ def deliver(m):
             s["CNMI"][1] = 2
         else:
             lines = sms.receive(m, oa, text, scts, concat)
+        if lines is None:
+            continue  # not stored: it stays in the module (read again after a restart)
+        for i in e[4]:
+            c.done(i)  # on flash or passed on: the module may delete it
         if mode:
             m.info(lines)  # one code: +CMTI, or +CMT and its text (27.005 3.4.1: one CR LF)
 
@@ -121,9 +125,9 @@ def _next(m, inbox, join):
         e = inbox[i]
         cc = e[3]
         if not join or not cc or cc[1] > _JOIN_MAX:
-            return inbox.pop(i)
-        if len(e) == 4:
-            e.append(now)  # when the core first saw it
+            return _one(inbox.pop(i))
+        if e[5] is None:
+            e[5] = now  # when the core first saw it
         group = [x for x in inbox if x[0] == e[0] and x[3] and x[3][:2] == cc[:2]]
         seqs = []
         for x in group:
@@ -136,7 +140,12 @@ def _next(m, inbox, join):
                 parts[x[3][2]] = x
             first = parts[1]
             text = "".join(parts[k][1] for k in range(1, cc[1] + 1))
-            return [first[0], text, first[2], None]
-        if clock.ticks_diff(now, e[4]) >= _PARTS_MS:
-            return inbox.pop(i)
+            return [first[0], text, first[2], None, [x[4] for x in group]]
+        if clock.ticks_diff(now, e[5]) >= _PARTS_MS:
+            return _one(inbox.pop(i))
     return None
+
+
+def _one(e):
+    """An inbox entry as _next returns it: [oa, text, scts, concat, [module indexes]]."""
+    return [e[0], e[1], e[2], e[3], [e[4]]]

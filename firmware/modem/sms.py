@@ -357,7 +357,8 @@ async def _entry(m, pdu):
 # ---------------------------------------------------------------- reading the store
 def receive(m, oa, text, scts, concat=None):
     """An SMS a radio delivered: stored (or passed on at once with AT+CNMI=x,2); returns the
-    unsolicited lines (+CMTI / +CMT) that the caller sends when the host may hear them."""
+    unsolicited lines (+CMTI / +CMT) that the caller sends when the host may hear them, None
+    when the store could not take it (full, or the flash failed): the radio keeps it."""
     from . import smsbox
 
     s = settings(m)
@@ -371,13 +372,13 @@ def receive(m, oa, text, scts, concat=None):
     while i in used:
         i += 1
     if i > _MEMS[s["CPMS"][2]]:
-        return []  # memory full: the network keeps it
+        return None  # memory full: the network keeps it
     r[0] = i
     try:
         smsbox.put(m, r)
     except OSError:
-        m.board.log("sms: flash full, SMS from %s lost" % oa)
-        return []
+        m.board.log("sms: flash: SMS from %s not stored" % oa)
+        return None
     return ['+CMTI: "%s",%d' % (s["CPMS"][2], i)] if mt else []
 
 
