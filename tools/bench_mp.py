@@ -468,10 +468,8 @@ def print_cell_heap():
     for label, w, u in rows:
         ratio = "%.2f" % (w / u) if w and u else ""
         print("%-48s %12s %12s %6s" % (label, w if w else "-", u if u else "-", ratio))
-    print(
-        "  (cellular, cellmods, cellboard, modem.cell; the PDU codec and the simulated module not"
-    )
-    print("  counted)")
+    print("  (cellat, cellular, cellsms, cellsession, cellmods, cellboard, modem.cell; the PDU")
+    print("  codec and the simulated module not counted)")
     print()
 
 
