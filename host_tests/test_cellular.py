@@ -407,6 +407,10 @@ def test_gsm_answers_come_from_the_module():
         assert await s.cmd(b"AT+COPS?\r") == line(b'+COPS: 0,0,"Sim Mobile"')
         assert await s.cmd(b"AT+COPS=3,2\r") == OK
         assert await s.cmd(b"AT+COPS?\r") == line(b'+COPS: 0,2,"00101"')
+        got = await s.cmd(b"AT+COPS=?\r")
+        assert got == line(b'+COPS: (2,"Sim Mobile","Sim Mobile","00101"),,(0-4),(0-2)')
+        assert await s.cmd(b'AT+COPS=1,0,"Sim Mobile"\r') == OK  # the network it is on
+        assert await s.cmd(b'AT+COPS=1,0,"MTGW Wi-Fi"\r') == b"\r\n+CME ERROR: 30\r\n"
 
     host(body, cell_session(sim="SIM PIN"))
 

@@ -384,18 +384,23 @@ async def _ksleep(m, form, args):
     return []
 
 
+def _operator(m):
+    """(long, short, numeric) of the network: the module's on a board with one."""
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        return cell.operator(m)
+    return _OPERATOR
+
+
 async def _cops(m, form, args):
     fmt = m.gsm["COPSF"]
     if form == "read":
         if m.reg_stat("CREG") not in (1, 5):
             return ["+COPS: 0"]
-        if getattr(m.board, "cell", None) is not None:
-            from . import cell
-
-            return ['+COPS: 0,%d,"%s"' % (fmt, cell.operator(m)[fmt])]
-        return ['+COPS: 0,%d,"%s"' % (fmt, _OPERATOR[fmt])]
+        return ['+COPS: 0,%d,"%s"' % (fmt, _operator(m)[fmt])]
     if form == "test":
-        return ['+COPS: (2,"%s","%s","%s"),,(0-4),(0-2)' % _OPERATOR]
+        return ['+COPS: (2,"%s","%s","%s"),,(0-4),(0-2)' % tuple(_operator(m))]
     if form != "set":
         raise ATError()
     parts = params.split_args(args)
@@ -415,7 +420,7 @@ async def _cops(m, form, args):
         await _radio_off(m)
         return []
     if mode in (1, 4):  # manual selection: only the network there is
-        if len(parts) != 3 or params.unquote(parts[2]) != _OPERATOR[f]:
+        if len(parts) != 3 or params.unquote(parts[2]) != _operator(m)[f]:
             raise ATError(30, plus=True)  # 27.007 9.2: no network service
     elif mode != 0 or len(parts) > 1:
         raise ATError()
