@@ -553,6 +553,31 @@ def test_received_sms_survive_a_power_cycle():
     _rm(state)
 
 
+def test_sms_in_with_the_store_full_waits_in_the_module():
+    async def body(s):
+        await started(s)
+        assert await s.cmd(b"AT+CNMI=2,1,0,0,0\r") == OK
+        s.modem.link_poll_s = 0.02
+        m = s.board.module
+        for i in range(1, 11):  # SM holds 10
+            m.deliver("+4930111", "n%d" % i)
+            await until_out(s, b'\r\n+CMTI: "SM",%d\r\n' % i)
+        m.deliver("+4930111", "eleventh")
+        for _ in range(500):  # the ten stored ones deleted in the module, the eleventh read
+            await asyncio.sleep(0.01)
+            if len(m.store) == 1 and s.board.cell._held:
+                break
+        assert len(m.store) == 1 and s.board.cell.inbox  # kept by the module, not stored
+        await asyncio.sleep(0.1)
+        assert s.port.take() == b""
+        assert await s.cmd(b"AT+CMGD=4\r") == OK
+        await until_out(s, b'\r\n+CMTI: "SM",4\r\n')
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        assert (await s.cmd(b"AT+CMGR=4\r")).endswith(b"\r\neleventh\r\n" + OK)
+
+    host(body, cell_session())
+
+
 def test_long_sms_in_joined_for_cmt_in_text_mode():
     text = "Alarm " + "0123456789" * 20  # 206 characters: two parts
     want = b"\r\n" + text.encode() + b"\r\n"

@@ -95,9 +95,11 @@ def deliver(m):
     sms = _module("sms")
     s = sms.settings(m)
     mode, mt = s["CNMI"][0], s["CNMI"][1]
+    full = []
     while True:
         e = _next(m, c.inbox, mode and mt == 2 and s["CMGF"] == 1)
         if e is None:
+            c.inbox.extend(full)  # tried again at the next round: the host may delete some
             return
         oa, text, scts, concat = e[0], e[1], e[2], e[3]
         if mode == 0 and mt == 2:
@@ -106,8 +108,9 @@ def deliver(m):
             s["CNMI"][1] = 2
         else:
             lines = sms.receive(m, oa, text, scts, concat)
-        if lines is None:
-            continue  # not stored: it stays in the module (read again after a restart)
+        if lines is None:  # the store is full: the module keeps it meanwhile
+            full.append([oa, text, scts, concat, e[4][0], None])
+            continue
         for i in e[4]:
             c.done(i)  # on flash or passed on: the module may delete it
         if mode:
