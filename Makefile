@@ -52,6 +52,7 @@ bench: $(STAMP)  ## speed and memory figures (CPython, MicroPython unix and 32-b
 	$(VPY) tools/bench_ftp.py
 	$(VPY) tools/bench_mp.py
 	$(VPY) tools/bench_web.py
+	$(VPY) tools/bench_cell.py
 
 mpy: $(STAMP)  ## compile the firmware to .mpy with mpy-cross
 	$(VPY) tools/build_mpy.py

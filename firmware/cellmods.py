@@ -9,6 +9,7 @@
 #   reg              registration queries, most specific first (LTE: +CEREG, then +CGREG)
 #   init             sent once after every power-on, each must answer OK
 #   sms_init         sent once the SIM is ready (SMS commands need it)
+#   ri_init          sent when the board wires the RI line: the module pulses it on an SMS
 #   pdp              the PDP context; {apn} is #APNSERV (27.007 10.1.1)
 #   dial             enters PPP data mode ("CONNECT"); PPP does PAP/CHAP with #APNUN/#APNPW
 #   attach_ms        AT+CGATT=1 may take this long (27.007 leaves it to the network)
@@ -23,6 +24,7 @@ _COMMON = {
     "reg": ("+CEREG", "+CGREG"),
     "init": ("ATE0", "AT+CMEE=1", "AT+CEREG=1"),
     "sms_init": ("AT+CMGF=0", "AT+CNMI=2,1,0,0,0"),
+    "ri_init": (),  # BG95, SARA-R4: RI pulses on an incoming SMS by default (UNVERIFIED)
     "pdp": 'AT+CGDCONT=1,"IP","{apn}"',
     "dial": "ATD*99***1#",
     "attach_ms": 75000,
@@ -42,7 +44,10 @@ def _module(**own):
 MODULES = {
     # SIMCom SIM7080G: SIM7080 Series Hardware Design V1.04 (PWRKEY >= 1 s on, >= 1.2 s off;
     # UART ready about 1.8 s after power-on), AT Command Manual V1.02 (+CEREG, +CCID bare).
-    "SIM7080G": _module(on_ms=1100, off_ms=1300, boot_ms=2500, ccid=("AT+CCID", "")),
+    # AT+CFGRI=1: RI pulses for URCs (+CMTI) also in data mode (UNVERIFIED on a module).
+    "SIM7080G": _module(
+        on_ms=1100, off_ms=1300, boot_ms=2500, ccid=("AT+CCID", ""), ri_init=("AT+CFGRI=1",)
+    ),
     # Quectel BG95: Hardware Design V1.x (PWRKEY 500-1000 ms on, 650-1500 ms off; 2.5 s boot).
     "BG95": _module(on_ms=700, off_ms=800, boot_ms=3000, ccid=("AT+QCCID", "+QCCID: ")),
     # u-blox SARA-R4: System Integration Manual (PWR_ON 0.15-3.2 s on, >= 1.5 s off; slow boot).

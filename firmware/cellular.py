@@ -1,100 +1,40 @@
-"""Cellular module driver: power, sync, SIM, registration, PDP, PPP dial and SMS over one
-AT stream (docs/cellular.md). No hardware here: the stream, the PWRKEY line and the data path
-are injected; the module's quirks are data (cellmods.py)."""
+"""Cellular module driver: power, sync, SIM, registration, PDP, PPP dial and the keeper over
+one AT link (cellat.py), SMS (cellsms.py); docs/cellular.md. No hardware here: the stream,
+the PWRKEY line and the data path are injected; the module's quirks are data (cellmods.py)."""
 
-from modem.compat import asyncio, const, wait_for
+from modem.compat import asyncio, const
 from modem.errors import ACTIVATION_FAILED, NOT_ATTACHED, NetError
+from cellat import NO_ANSWER, ATLink, _fields, _int
 from cellmods import MODULES
+from cellsms import CellSMS
 
-NO_ANSWER = const(-1)  # NetError code: the module did not answer within the step's time
-_LINE_CAP = const(600)  # a +CMGR PDU line is at most 2 * 176 hex digits
 _TRY_MS = const(500)  # one "AT" of the sync loop waits this long for its OK
 _POLL_MS = const(5000)  # registration and signal poll while idle
 _REG_POLL_MS = const(1000)  # AT#CONNECTIONSTART waiting for registration
-_FLOOR_MS = const(200)  # no answer time below this, whatever the scale (tests)
 _MISSES = const(2)  # commands in a row without an answer: the module is power-cycled
-_FINAL = (b"OK", b"ERROR", b"NO CARRIER", b"NO DIALTONE", b"BUSY", b"NO ANSWER")
+_RING_MS = const(250)  # the keeper looks at the RI flag this often between its polls
+_SMS_POLL_MS = const(60000)  # data mode without an RI line: held SMS fetched this often
 _BOOT = (b"RDY", b"SMS Ready", b"Call Ready", b"+CFUN:")
 REGISTERED = (1, 5)  # 27.007 10.1.22 <stat>: home network, roaming
 
 
-class Lines:
-    """AT response line assembly (27.007 4.1): bytes in, whole lines out without CR LF; the
-    SMS prompt "> " (27.005 3.5.1) is a line b">" of its own. A line past the cap is cut."""
-
-    def __init__(self, cap=_LINE_CAP):
-        self.buf = b""
-        self.cap = cap
-
-    def feed(self, data):
-        buf = self.buf + data
-        out = []
-        while True:
-            i = buf.find(b"\n")
-            if i < 0:
-                break
-            line = buf[:i].strip()
-            buf = buf[i + 1 :]
-            if line:
-                out.append(line[: self.cap])
-        if buf.strip() == b">":
-            out.append(b">")
-            buf = b""
-        elif len(buf) > self.cap:
-            out.append(buf[: self.cap].strip())
-            buf = b""
-        self.buf = buf
-        return out
-
-
-def _fields(line):
-    """b'+CEREG: 1,5' -> ['1', '5'] (quotes removed)."""
-    i = line.find(b":")
-    return [f.strip().strip(b'"').decode() for f in line[i + 1 :].split(b",")]
-
-
-def _int(text, default=0):
-    try:
-        return int(text)
-    except ValueError:
-        return default
-
-
-def split_sms(text):
-    """[(text, concat (ref, total, seq) or None)]: one SMS, or parts of at most 153 GSM
-    septets / 67 UCS2 units each (23.040 9.2.3.24.1: a 6-octet UDH per part)."""
-    from modem.smspdu import fits, measure
-
-    if fits(text):
-        return [(text, None)]
-    alphabet = measure(text)[0]
-    limit = 153 if alphabet == 0 else 67
-    chunks = []
-    cur = ""
-    for ch in text:
-        if cur and measure(cur + ch, alphabet)[1] > limit:
-            chunks.append(cur)
-            cur = ""
-        cur += ch
-    chunks.append(cur)
-    return [(c, (0, len(chunks), i + 1)) for i, c in enumerate(chunks)]
-
-
-class Cellular:
+class Cellular(CellSMS, ATLink):
     """One module on one stream (async read() -> bytes, async write(bytes)).
 
     power(pressed) drives PWRKEY (None: the module is always on). scale multiplies every
     time of the module table (tests). State for the core: alive, sim, reg, csq, oper,
-    oper_name, iccid, imsi, data; received SMS collect in inbox as (oa, text, scts).
+    oper_name, iccid, imsi, data; received SMS collect in inbox as [oa, text, scts, concat,
+    index in the module, None] (concat: (ref, total, seq) of a part of a long message, else
+    None; the last field is the core's); done(index) once the core has one.
     """
 
-    def __init__(self, stream, power=None, model="SIM7080G", log=None, scale=1.0):
-        self.stream = stream
+    def __init__(
+        self, stream, power=None, model="SIM7080G", log=None, scale=1.0, ri=False, sms_poll_ms=None
+    ):
+        ATLink.__init__(self, stream, log, scale)
         self.power = power
         self.q = MODULES[model]
         self.model = model
-        self.log = log or _no_log
-        self.scale = scale
         self.alive = False
         self.sim = ""  # READY, SIM PIN, SIM PUK, NOT INSERTED; "" not known yet
         self.reg = 0
@@ -103,21 +43,24 @@ class Cellular:
         self.oper_name = ""
         self.iccid = ""
         self.imsi = ""
-        self.data = False  # PPP data mode (CONNECT seen)
-        self.suspended = False  # data mode left with +++; ATO returns
         self.inbox = []
         self.power_cycles = 0
         self.losses = 0  # data-mode losses (NO CARRIER, PDP deactivated)
-        self.misses = 0
+        self.radio = True  # wanted: the host's AT+CFUN / AT+CPOF (27.007 8.2), kept over cycles
+        self._cfun = None  # what the module was last told (None: not since it started)
         self.data_hook = None  # fn(on): the board's data path takes (True) or gives back the UART
-        self._lines = Lines()
-        self._cmd = None  # the command waiting for its answer
-        self._resp = None
-        self._final = None
-        self._ev = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._reader = None
+        # Data mode: the module holds its +CMTI. With an RI line (ri: the board calls ring() on
+        # its falling edge) they are fetched at once; without one every sms_poll_ms (0: never).
+        self.ri = ri
+        self.sms_poll_ms = (
+            (_SMS_POLL_MS * 10 if ri else _SMS_POLL_MS) if sms_poll_ms is None else sms_poll_ms
+        )
+        self.rings = 0
+        self._ring = False
+        self._in_call_ms = 0  # data-mode time counted by the keeper since the last fetch
         self._sms = []  # +CMTI indexes not read yet
+        self._held = []  # indexes read into inbox, still in the module
+        self._done = []  # of those, the ones the core has: deleted at the next round
         self._booted = False
 
     def ms(self, key):
@@ -126,46 +69,13 @@ class Cellular:
     async def _sleep(self, ms):
         await asyncio.sleep(ms / 1000)
 
-    # ------------------------------------------------------------ the stream
-    def _start_reader(self):
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._pump())
-
-    def _stop_reader(self):
-        if self._reader is not None:
-            self._reader.cancel()
-            self._reader = None
-
-    async def _pump(self):
-        while True:
-            data = await self.stream.read()
-            if not data:
-                return
-            for line in self._lines.feed(data):
-                self._on_line(line)
-
-    def _on_line(self, line):
-        if self._urc(line):
-            return
-        if self._resp is None:
-            self.log("module: unexpected %r" % (line,))
-            return
-        if (
-            line in _FINAL
-            or line == b">"
-            or line[:11] in (b"+CME ERROR:", b"+CMS ERROR:")
-            or line[:7] == b"CONNECT"
-        ):
-            self._final = line
-            self._ev.set()
-        elif line != self._cmd:  # an echo before ATE0 took effect
-            self._resp.append(line)
-
+    # ------------------------------------------------------------ unsolicited codes
     def _urc(self, line):
         """Unsolicited result codes; True when line was one."""
         cmd = self._cmd or b""
         if line[:6] == b"+CMTI:":
             self._sms.append(_int(_fields(line)[-1], -1))
+            self._ring = True  # the keeper reads it within _RING_MS, not at its next poll
         elif line in _BOOT or line[:6] == b"+CFUN:":
             self._booted = True
         elif line == b"NORMAL POWER DOWN":
@@ -191,51 +101,6 @@ class Cellular:
         if was and self.data_hook is not None:
             self.data_hook(False)
             self._start_reader()
-
-    async def command(self, cmd, timeout_ms=5000, data=None):
-        """One AT command -> its information lines. NetError(code): +CME/+CMS ERROR <code>,
-        0 for ERROR and the other final results, NO_ANSWER when nothing came in time."""
-        async with self._lock:
-            return await self._command(cmd, timeout_ms, data)
-
-    async def _command(self, cmd, timeout_ms, data=None, raw=False):
-        if self.data and not self.suspended and not raw:
-            raise NetError(0, cmd + ": in data mode")  # PPP owns the line (docs/cellular.md)
-        self._start_reader()
-        self._cmd = cmd.encode()
-        self._resp = []
-        self._final = None
-        self._ev.clear()
-        try:
-            await self.stream.write(self._cmd if raw else self._cmd + b"\r")
-            await self._wait(cmd, timeout_ms)
-            if data is not None and self._final == b">":
-                self._final = None
-                self._ev.clear()
-                await self.stream.write(data.encode() + b"\x1a")
-                await self._wait(cmd, timeout_ms)
-            final = self._final
-            lines = self._resp
-        finally:
-            self._cmd = None
-            self._resp = None
-        if final == b"OK" or final[:7] == b"CONNECT":
-            if final[:7] == b"CONNECT":
-                lines.append(final)
-            return lines
-        code = 0
-        if final[:1] == b"+":
-            code = _int(_fields(final)[0])
-        raise NetError(code, "%s: %s" % (cmd, final.decode()))
-
-    async def _wait(self, cmd, timeout_ms):
-        timeout_ms = max(_FLOOR_MS, int(timeout_ms * self.scale))
-        try:
-            await wait_for(self._ev.wait(), timeout_ms / 1000)
-        except asyncio.TimeoutError:
-            self.misses += 1
-            raise NetError(NO_ANSWER, cmd + ": no answer") from None
-        self.misses = 0
 
     # ------------------------------------------------------------ power
     async def _press(self, ms):
@@ -269,8 +134,16 @@ class Cellular:
                 if not await self.sync(self.ms("sync_ms")):
                     raise NetError(NO_ANSWER, "module does not answer")
         self.data = self.suspended = False
+        self._cfun = None
         for c in self.q["init"]:
             await self.command(c)
+        for c in self.q["ri_init"] if self.ri else ():
+            try:
+                await self.command(c)
+            except NetError as e:  # a firmware without it: the poll still fetches SMS
+                self.log("module: %s" % e.text)
+        async with self._lock:
+            await self._apply_radio()  # a module left at AT+CFUN=0 before an ESP32 reset
         self.alive = True
         self.log("module: %s answers" % self.model)
         await self.read_sim()
@@ -296,13 +169,24 @@ class Cellular:
         if start:
             await self.start()
 
-    async def power_down(self):
-        """AT+CPOF / AT+CFUN=0 of the host: the radio off (27.007 8.2 AT+CFUN=0)."""
-        await self.command("AT+CFUN=0", 10000)
-        self.reg = 0
+    async def set_radio(self, on):
+        """The host's AT+CFUN=0/1, AT+CPOF: the module's radio off or on (27.007 8.2). The
+        data call ends first (the caller's net.down()). Kept: a module started again after a
+        power cycle gets the same; the keeper retries a module that did not answer."""
+        self.radio = on
+        if not on:
+            self.reg = 0
+        if self.alive:
+            async with self._lock:
+                await self._apply_radio()
 
-    async def power_up(self):
-        await self.command("AT+CFUN=1", 10000)
+    async def _apply_radio(self):
+        await self._command("AT+CFUN=%d" % (1 if self.radio else 0), 10000)
+        self._cfun = self.radio
+        if not self.radio:
+            self.reg = 0
+            self.csq = 99
+            self.oper = self.oper_name = ""
 
     # ------------------------------------------------------------ SIM and identity
     async def read_sim(self):
@@ -384,6 +268,7 @@ class Cellular:
             raise NetError(ACTIVATION_FAILED, e.text) from None
         self.data = True
         self.suspended = False
+        self._in_call_ms = 0
         if self.data_hook is not None:
             self._stop_reader()
             self.data_hook(True)
@@ -395,7 +280,13 @@ class Cellular:
         self._start_reader()
         g = self.ms("guard_ms")
         await self._sleep(g)
-        await self._command("+++", self.q["guard_ms"] + 2000, raw=True)
+        try:
+            await self._command("+++", self.q["guard_ms"] + 2000, raw=True)
+        except NetError:
+            if self.data and self.data_hook is not None:  # still in the call: PPP goes on
+                self._stop_reader()
+                self.data_hook(True)
+            raise
         self.suspended = True
 
     async def _resume(self):
@@ -417,68 +308,28 @@ class Cellular:
             finally:
                 self.data = self.suspended = False
 
-    # ------------------------------------------------------------ SMS
-    async def send_sms(self, number, text, part=None):
-        """AT+CMGS in PDU mode (27.005 3.5.1), each part of a long text; -> the last <mr>.
-        In data mode the call is suspended meanwhile (+++, ATO: docs/cellular.md)."""
-        from modem.smspdu import encode_submit
-
-        parts = split_sms(text) if part is None else [(text, part)]
-        mr = 0
-        async with self._lock:
-            own = self.data and not self.suspended
-            if own:
-                await self._escape()
-            try:
-                for chunk, concat in parts:
-                    udh = None
-                    if concat is not None:
-                        udh = bytes((5, 0, 3, concat[0] & 255, concat[1], concat[2]))
-                    hexpdu, n = encode_submit(number, chunk, udh=udh)
-                    lines = await self._command("AT+CMGS=%d" % n, self.q["sms_ms"], hexpdu)
-                    for line in lines:
-                        if line[:6] == b"+CMGS:":
-                            mr = _int(_fields(line)[0])
-            finally:
-                if own and self.data:
-                    await self._resume()
-        return mr
-
-    async def _list_sms(self):
-        """SMS the module stored while nobody listened (27.005 3.4.2 AT+CMGL=4)."""
-        lines = await self.command("AT+CMGL=4", 10000)
-        for line in lines:
-            if line[:6] == b"+CMGL:":
-                self._sms.append(_int(_fields(line)[0], -1))
-
-    async def fetch_sms(self):
-        """Read each announced SMS into inbox, then delete it from the module."""
-        from modem.smspdu import PDUError, decode_deliver
-
-        while self._sms:
-            i = self._sms.pop(0)
-            if i < 0:
-                continue
-            lines = await self.command("AT+CMGR=%d" % i, 10000)
-            pdu = lines[-1] if len(lines) >= 2 else b""
-            try:
-                d = decode_deliver(pdu)
-                text = d.text if d.text is not None else d.data.decode()
-                self.inbox.append((d.oa, text, d.scts))
-            except (PDUError, UnicodeError, ValueError):
-                self.log("module: SMS %d unreadable, deleted" % i)
-            await self.command("AT+CMGD=%d" % i)
-
     # ------------------------------------------------------------ the keeper
-    async def step(self):
-        """One round of the keeper: (re)start a dead module, poll, read new SMS; a module that
-        missed _MISSES answers in a row is power-cycled."""
+    async def step(self, poll_ms=_POLL_MS):
+        """One round of the keeper (poll_ms after the last): (re)start a dead module, poll,
+        read new SMS (in a data call after a ring or sms_poll_ms); a module that missed
+        _MISSES answers in a row is power-cycled."""
         try:
             if not self.alive:
                 await self.start()
             if self.data and not self.suspended:
+                self._in_call_ms += poll_ms
+                if self._ring or (self.sms_poll_ms and self._in_call_ms >= self.sms_poll_ms):
+                    self._ring = False
+                    await self.sms_in_call()
                 return
+            self._ring = False  # command mode: the +CMTI came with it
+            if self._cfun != self.radio:
+                async with self._lock:
+                    await self._apply_radio()
             await self.refresh()
+            if self._done:
+                async with self._lock:
+                    await self._purge()
             if self._sms:
                 await self.fetch_sms()
         except NetError as e:
@@ -491,9 +342,15 @@ class Cellular:
                     self.log("module: %s" % e2.text)
 
     async def keep(self, poll_ms=_POLL_MS):
+        waited = 0
         while True:
-            await self.step()
-            await self._sleep(poll_ms * self.scale if self.alive else poll_ms * 6 * self.scale)
+            await self.step(waited)
+            waited = 0
+            for _ in range((poll_ms if self.alive else poll_ms * 6) // _RING_MS):
+                await self._sleep(_RING_MS * self.scale)
+                waited += _RING_MS
+                if self._ring:
+                    break  # a ring is answered before the next poll
 
 
 def _answer(lines, head):
@@ -512,73 +369,3 @@ def _cops(lines):
         if len(f) >= 3:
             return f[2]
     return ""
-
-
-def _no_log(msg):
-    pass
-
-
-class CellSession:
-    """net.up()/down() of a board with a module (a mixin before the runtime's Net, which does
-    DNS and sockets): AT#NETMODE picks Wi-Fi, the module, or Wi-Fi first with the module as
-    fallback (AUTO, Wi-Fi only tried when WIFISSID is set). A subclass gives self.cell,
-    wifi_up(values), wifi_down(), data_up(values) -> (ip, peer, gw) and data_down()."""
-
-    # AT#CONNECTIONSTART waits this long for registration: hosts give the command 5-6 s
-    # (docs/hosts.md); the keeper registers from power-up, so this is the rare case.
-    reg_ms = 5000
-    via = None  # "wifi" or "cell" while a session is up
-    redials = 0
-
-    async def up(self, values):
-        mode = values.get("NETMODE") or "WIFI"
-        self.via = None
-        if mode == "WIFI" or (mode == "AUTO" and values.get("WIFISSID")):
-            try:
-                addr = await self.wifi_up(values)
-                self.via = "wifi"
-                return addr
-            except NetError:
-                if mode == "WIFI":
-                    raise
-        addr = await self._cell_up(values)
-        self.via = "cell"
-        self._values = values
-        return addr
-
-    async def _cell_up(self, values):
-        await self.cell.attach(values.get("APNSERV") or "", self.reg_ms)
-        try:
-            return await self.data_up(values)
-        except NetError:
-            await self.cell.hangup()
-            raise
-
-    async def down(self):
-        via = self.via
-        self.via = None
-        if via == "wifi":
-            await self.wifi_down()
-        elif via == "cell":
-            await self.data_down()
-            await self.cell.hangup()
-
-    async def recover(self):
-        """A cellular session whose call dropped (NO CARRIER, coverage lost) is dialled again
-        once the module is registered; the session's address may change (docs/cellular.md)."""
-        c = self.cell
-        if self.via != "cell" or c.data or not c.alive or c.reg not in REGISTERED:
-            return False
-        try:
-            await self.data_down()
-            await self._cell_up(self._values)
-        except NetError as e:
-            c.log("module: redial failed: %s" % e.text)
-            return False
-        self.redials += 1
-        return True
-
-    async def keep_session(self, poll_ms=_POLL_MS):
-        while True:
-            await asyncio.sleep(poll_ms * self.cell.scale / 1000)
-            await self.recover()

@@ -3,7 +3,8 @@
 import machine
 
 from cellmods import MODULES
-from cellular import REGISTERED, CellSession, Cellular
+from cellsession import CellSession
+from cellular import REGISTERED, Cellular
 from modem.compat import asyncio, const
 from modem.errors import ACTIVATION_FAILED, NetError
 from mpboard import MPBoard, UARTPort, WiFiLink
@@ -42,6 +43,13 @@ class PPPLink(CellSession, WiFiLink):
             self.uart.irq(self.ppp.poll, self.uart.IRQ_RXIDLE)
         else:
             self.uart.irq(None)
+
+    async def _cell_up(self, values):
+        import network
+
+        if not hasattr(network, "PPP"):  # a build without it (rp2, stm32 stock): no dial
+            raise NetError(ACTIVATION_FAILED, "no network.PPP in this MicroPython build")
+        return await CellSession._cell_up(self, values)
 
     async def wifi_up(self, values):
         return await WiFiLink.up(self, values)
@@ -94,9 +102,12 @@ class CellBoard(MPBoard):
         cell_rxbuf=4096,
         cell_stream=None,
         cell_scale=1.0,
+        sms_dir="/sms",
+        ri=None,
         **kw,
     ):
         MPBoard.__init__(self, uart_id, tx, rx, **kw)
+        self.sms_dir = sms_dir  # received SMS, one file each (modem.smsbox)
         q = MODULES[model]
         self.cell_uart = machine.UART(
             cell_uart,
@@ -110,10 +121,23 @@ class CellBoard(MPBoard):
         self.key_high = pwrkey_active_high
         self.key = machine.Pin(pwrkey, machine.Pin.OUT, value=0 if pwrkey_active_high else 1)
         port = UARTPort(self.cell_uart, cell_stream or kw.get("stream"))
-        self.cell = Cellular(port, power=self.press, model=model, log=self.log, scale=cell_scale)
+        self.cell = Cellular(
+            port,
+            power=self.press,
+            model=model,
+            log=self.log,
+            scale=cell_scale,
+            ri=ri is not None,
+        )
+        if ri is not None:  # the module's RI line: low pulse on an SMS (cellmods ri_init)
+            self.ri = machine.Pin(ri, machine.Pin.IN, machine.Pin.PULL_UP)
+            self.ri.irq(self._ring, trigger=machine.Pin.IRQ_FALLING)
         self.link = PPPLink(self.cell, self.cell_uart, self.link)
         self.net = self.link
         self.defaults["NETMODE"] = "AUTO"
+
+    def _ring(self, pin):
+        self.cell.ring()  # a flag only: safe in an interrupt
 
     def press(self, pressed):
         self.key.value(1 if pressed == self.key_high else 0)
@@ -140,18 +164,18 @@ class CellBoard(MPBoard):
         return tasks
 
 
-_GLUE = ("CELL_TX", "CELL_RX", "PWRKEY", "PWRKEY_ACTIVE_HIGH", "MODEL")
+_GLUE = ("CELL_TX", "CELL_RX", "PWRKEY", "PWRKEY_ACTIVE_HIGH", "MODEL", "RI")
 
 
 def make(pins, overrides):
     """The board object from a board file's constants (mpboard.make's, plus CELL_UART_ID,
-    CELL_TX, CELL_RX, PWRKEY, PWRKEY_ACTIVE_HIGH, MODEL)."""
+    CELL_TX, CELL_RX, PWRKEY, PWRKEY_ACTIVE_HIGH, MODEL, RI: None when not wired)."""
     import mpboard
 
     kw = {}
     for name in mpboard._GLUE:
         kw[name.lower()] = pins[name]
     for name in _GLUE:
-        kw[name.lower()] = pins[name]
+        kw[name.lower()] = pins.get(name)
     kw.update(overrides)
     return CellBoard(pins["UART_ID"], pins["TX"], pins["RX"], pins["CELL_UART_ID"], **kw)

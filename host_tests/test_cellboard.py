@@ -3,6 +3,8 @@ network modules: PWRKEY pin, the module's UART, network.PPP, through the real Mo
 simulated SIM7080G wired to the fake UART."""
 
 import asyncio
+import os
+import types
 
 import pytest
 import test_boards
@@ -26,20 +28,24 @@ def board_with_module(tmp_path, **knobs):
 
     sys.modules.pop("mpcell", None)  # it holds the machine module of the test before
 
-    board = make(load_glue("t-sim7080g"), tmp_path, cell_scale=SCALE)
+    board = make(
+        load_glue("t-sim7080g"), tmp_path, cell_scale=SCALE, sms_dir=str(tmp_path / "sms")
+    )
     sim = SimModule(None, SCALE)
     for k in knobs:
         setattr(sim, k, knobs[k])
     return board, sim
 
 
-async def wire(board, sim):
-    """The board's module UART and PWRKEY pin to the simulated module, both ways."""
+async def wire(board, sim, key=41, ri=3):
+    """The board's module UART, PWRKEY and RI pins to the simulated module, both ways."""
     import machine
 
     uart = board.cell_uart
-    pin = machine.Pin.pins[41]
+    pin = machine.Pin.pins[key]
     level = pin.value()
+    ri = machine.Pin.pins[ri]
+    sim.ri = lambda: ri.handler(ri)  # the RI line's falling edge
     sim.start()
     try:
         while True:
@@ -60,6 +66,7 @@ async def wire(board, sim):
 
 def test_pins_uart_and_pwrkey(hw, tmp_path):
     board, _ = board_with_module(tmp_path)
+    Pin = hw.machine.Pin
     u = hw.machine.UART.instances[1]
     assert board.cell_uart is u
     assert (u.config["tx"], u.config["rx"], u.config["baudrate"]) == (5, 4, 115200)
@@ -72,6 +79,11 @@ def test_pins_uart_and_pwrkey(hw, tmp_path):
     board.press(False)
     assert key.history == [1, 0]
     assert board.defaults["NETMODE"] == "AUTO"
+    ri = hw.machine.Pin.pins[3]
+    assert (ri.mode, ri.pull, ri.trigger) == (Pin.IN, Pin.PULL_UP, Pin.IRQ_FALLING)
+    assert board.cell.ri and board.cell.sms_poll_ms == 600000
+    ri.handler(ri)
+    assert board.cell.rings == 1
 
 
 def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
@@ -112,6 +124,20 @@ def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
             irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
             assert [i[1] for i in irqs] == [True, False, True]
             assert sim.mode == "data" and board.cell_uart.handler == ppp.poll
+            # An SMS comes in while PPP runs: RI falls, PPP lets go, +++, read, ATO, PPP.
+            assert sim.cfgri == 1
+            await h.cmd("AT+CNMI=2,1,0,0,0")
+            board.uart.tx = bytearray()
+            sim.deliver("+4930111", "status?")
+            for _ in range(1000):
+                await asyncio.sleep(0.005)
+                if b"+CMTI" in board.uart.tx:
+                    break
+            assert board.uart.tx == b'\r\n+CMTI: "SM",1\r\n' and board.cell.rings == 1
+            assert os.listdir(tmp_path / "sms") == ["1.sms"]  # on the board's flash
+            irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
+            assert [i[1] for i in irqs] == [True, False, True, False, True]
+            assert sim.mode == "data" and len(sim.store) == 1  # deleted after the call
             assert await h.cmd("AT#CONNECTIONSTOP") == ok("AT#CONNECTIONSTOP")
             assert ppp.disconnects == 1 and sim.mode == "cmd"
         finally:
@@ -134,6 +160,64 @@ def test_apn_rejected_answers_49155(hw, tmp_path):
                 "AT#CONNECTIONSTART\r\r\n#CME ERROR: 49155\r\n"
             )
             assert hw.network.PPP.made == []
+        finally:
+            w.cancel()
+
+    running(board, body)
+
+
+def pico_w_with_module(tmp_path):
+    """A Pico W wired to a module as docs/cellular.md draws it: the board file's numbers plus
+    the module's (UART1 on GP4/GP5, PWRKEY through a transistor on GP6, RI on GP7)."""
+    import sys
+
+    sys.modules.pop("mpcell", None)
+    import mpcell
+
+    pins = dict(vars(load_glue("rp2040")))
+    pins.update(CELL_UART_ID=1, CELL_TX=4, CELL_RX=5, PWRKEY=6, PWRKEY_ACTIVE_HIGH=True, RI=7)
+    pins.update(MODEL="SIM7080G")
+    kw = {}  # test_boards.make's fakes (clock, host stream, NTP, paths under tmp_path)
+    make(types.SimpleNamespace(make=lambda **k: kw.update(k)), tmp_path)
+    kw.update(cell_scale=SCALE, sms_dir=str(tmp_path / "sms"))
+    return mpcell.make(pins, kw)
+
+
+def test_pico_w_without_network_ppp_sms_work_ip_answers_49155(hw, tmp_path, monkeypatch):
+    from simcell import SimModule
+
+    monkeypatch.delattr(hw.network, "PPP")  # the stock Pico W build
+    board = pico_w_with_module(tmp_path)
+    sim = SimModule(None, SCALE)
+    u = hw.machine.UART.instances[1]
+    assert (u.config["tx"], u.config["rx"]) == (4, 5)
+    assert hw.machine.Pin.pins[6].mode == hw.machine.Pin.OUT
+
+    async def body(h):
+        w = asyncio.create_task(wire(board, sim, key=6, ri=7))
+        try:
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if board.cell.reg == 1 and board.cell.oper:
+                    break
+            assert await h.cmd("AT+CSQ") == ok("AT+CSQ", "+CSQ: 20,99")
+            assert await h.cmd("AT#CONNECTIONSTART", timeout=10) == (
+                "AT#CONNECTIONSTART\r\r\n#CME ERROR: 49155\r\n"
+            )
+            assert sim.dials == 0 and sim.mode == "cmd"  # not even dialled
+            await h.cmd("AT+CMGF=1")
+            board.uart.tx = bytearray()
+            board.uart.host_sends(b'AT+CMGS="+4917012345"\r')
+            for _ in range(200):
+                await asyncio.sleep(0.005)
+                if b"> " in board.uart.tx:
+                    break
+            board.uart.host_sends(b"no PPP here\x1a")
+            for _ in range(1000):
+                await asyncio.sleep(0.005)
+                if b"OK" in board.uart.tx:
+                    break
+            assert sim.sent == [("+4917012345", "no PPP here")]
         finally:
             w.cancel()
 

@@ -7,7 +7,9 @@ import os
 
 from board import HostBoard
 from cellboard import add_cell
-from cellular import NO_ANSWER, Cellular, Lines, split_sms
+from cellat import NO_ANSWER, Lines
+from cellsms import split_sms
+from cellular import Cellular
 from harness import Session
 from modem.errors import NetError
 from simcell import SimModule
@@ -167,6 +169,35 @@ def test_hung_module_is_power_cycled_by_the_keeper():
     drive(body)
 
 
+def test_radio_off_is_kept_over_a_power_cycle():
+    async def body(cell, sim):
+        await cell.start()
+        await registered(cell)
+        await cell.set_radio(False)
+        assert sim.cfun == 0 and cell.reg == 0 and cell.oper == ""
+        await cell.refresh()
+        assert cell.reg == 0 and cell.csq == 99
+        sim.hang = True
+        await cell.step()
+        await cell.step()  # power-cycled: the module boots with its radio on; told off again
+        assert cell.power_cycles == 1 and sim.cfun == 0
+        await cell.set_radio(True)
+        assert sim.cfun == 1
+        await registered(cell)
+
+    drive(body)
+
+
+def test_keeper_switches_the_radio_the_module_missed():
+    async def body(cell, sim):
+        await cell.start()
+        cell.radio = False  # set while the module did not answer (cell.set_radio logged it)
+        await cell.step()
+        assert sim.cfun == 0 and cell.reg == 0
+
+    drive(body)
+
+
 # ------------------------------------------------------------------ registration, data
 def test_registration_denied_and_no_coverage():
     async def body(cell, sim):
@@ -234,6 +265,44 @@ def test_sms_out_while_data_mode_suspends_and_resumes():
     _rm(state)
 
 
+def test_sms_in_a_call_module_silent_gives_the_uart_back_to_ppp():
+    async def body(cell, sim):
+        hooks = []
+        cell.data_hook = hooks.append
+        await cell.start()
+        await cell.attach("internet")
+        sim.hang = True  # +++ unanswered
+        await raises(NO_ANSWER, cell.sms_in_call())
+        assert hooks == [True, False, True] and cell.data and not cell.suspended
+
+    drive(body)
+
+
+def test_sms_read_but_not_stored_is_read_again_after_a_restart():
+    async def body(cell, sim):
+        await cell.start()
+        sim.deliver("+4930111", "before the cut")
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            await cell.step()
+            if cell.inbox:
+                break
+        assert cell.inbox[0][:2] == ["+4930111", "before the cut"]
+        await cell.step()
+        assert len(sim.store) == 1  # the core never took it: kept
+        # the board restarts (power cut): a new driver finds it in the module again
+        cell._stop_reader()
+        again = Cellular(sim.port(), power=sim.pwrkey, scale=SCALE)
+        try:
+            await again.start()
+            await again.fetch_sms()
+            assert [x[:2] for x in again.inbox] == [["+4930111", "before the cut"]]
+        finally:
+            again._stop_reader()
+
+    drive(body)
+
+
 def test_sms_error_from_network():
     async def body(cell, sim):
         await cell.start()
@@ -263,7 +332,11 @@ def test_sms_in_from_folder_and_stored_before_start():
             ("+4930123", "waiting since boot"),
             ("+4917099", "Status?\nzweite Zeile ö"),
         ]
-        assert sim.store == {}  # read and deleted from the module
+        assert len(sim.store) == 2  # read, and kept in the module until the core has them
+        for x in cell.inbox:
+            cell.done(x[4])
+        await cell.step()
+        assert sim.store == {}  # now deleted there
         assert os.listdir(state + "/sms-in") == ["a.tmp"]
 
     drive(body, state=state)
@@ -334,6 +407,10 @@ def test_gsm_answers_come_from_the_module():
         assert await s.cmd(b"AT+COPS?\r") == line(b'+COPS: 0,0,"Sim Mobile"')
         assert await s.cmd(b"AT+COPS=3,2\r") == OK
         assert await s.cmd(b"AT+COPS?\r") == line(b'+COPS: 0,2,"00101"')
+        got = await s.cmd(b"AT+COPS=?\r")
+        assert got == line(b'+COPS: (2,"Sim Mobile","Sim Mobile","00101"),,(0-4),(0-2)')
+        assert await s.cmd(b'AT+COPS=1,0,"Sim Mobile"\r') == OK  # the network it is on
+        assert await s.cmd(b'AT+COPS=1,0,"MTGW Wi-Fi"\r') == b"\r\n+CME ERROR: 30\r\n"
 
     host(body, cell_session(sim="SIM PIN"))
 
@@ -372,6 +449,39 @@ def test_connectionstart_over_the_module_and_refusals():
     host(body, cell_session(apns=["m2m.example"]))
 
 
+def test_cfun_and_cpof_switch_the_module_radio():
+    async def body(s):
+        await started(s)
+        m = s.board.module
+        s.modem.link_poll_s = 0.02
+        assert await s.cmd(b"AT+CREG=1\r") == OK
+        await until_out(s, b"\r\n+CREG: 1\r\n")  # the link watch's next round
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        assert m.mode == "data"
+        # PPP down first, then the radio: AT+CFUN=0 on the module
+        assert await s.cmd(b"AT+CFUN=0\r") == OK + b"\r\n+CREG: 0\r\n"
+        assert m.mode == "cmd" and m.cfun == 0 and s.board.link.via is None
+        assert await s.cmd(b"AT+CREG?\r") == line(b"+CREG: 1,0")
+        await asyncio.sleep(0.2)  # the keeper polls: still off
+        assert s.port.take() == b"" and m.cfun == 0
+        assert await s.cmd(b"AT+CFUN=1\r") == OK
+        assert m.cfun == 1
+        assert await s.cmd(b"ATE0\r") == b"ATE0\r" + OK  # the saved profile came back
+        await until_out(s, b"\r\n+CREG: 1\r\n")  # registered again (searching: 15 ms here)
+        assert await s.cmd(b"AT+CPOF\r") == OK + b"\r\n+CREG: 0\r\n"
+        assert m.cfun == 0
+        assert await s.cmd(b"AT+COPS=0\r") == OK
+        assert m.cfun == 1
+        await until_out(s, b"\r\n+CREG: 1\r\n")  # registered again (searching: 15 ms here)
+        assert await s.cmd(b"AT+COPS=2\r") == OK + b"\r\n+CREG: 0\r\n"
+        assert m.cfun == 0
+        assert await s.cmd(b"AT+CFUN=1,1\r") == OK  # the modem restarts: the radio on again
+        await until_out(s, b"\r\n+CREG: 1\r\n")
+        assert m.cfun == 1 and s.board.resets == 1
+
+    host(body, cell_session())
+
+
 def test_sms_both_ways_through_the_folders():
     state = tmpdir()
 
@@ -395,6 +505,146 @@ def test_sms_both_ways_through_the_folders():
 
     host(body, cell_session(state=state))
     _rm(state)
+
+
+def test_received_sms_survive_a_power_cycle():
+    state = tmpdir()
+
+    async def first(s):
+        await started(s)
+        for c in (b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", "one")
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        s.board.module.deliver("+4930222", "two")
+        await until_out(s, b'\r\n+CMTI: "SM",2\r\n')
+        assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\none\r\n" + OK)
+        assert s.modem.sms["box"] == {}  # nothing of them kept in RAM
+        assert sorted(os.listdir(state + "/sms")) == ["1.sms", "2.sms"]
+
+    async def second(s):
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        got = await s.cmd(b'AT+CMGL="ALL"\r')
+        assert got == (
+            b'\r\n+CMGL: 1,"REC READ","+4930111",\r\none'
+            b'\r\n+CMGL: 2,"REC UNREAD","+4930222",\r\ntwo\r\n' + OK
+        ), got
+        assert await s.cmd(b'AT+CPMS="SM"\r') == line(b"+CPMS: 2,10,2,10,2,10")
+        assert await s.cmd(b"AT+CMGD=1\r") == OK
+        with open(state + "/sms/2.sms") as f:  # listed: REC READ on flash too
+            assert f.read()[:2] == "[1"
+
+    async def third(s):
+        # a power cut between writing 3.sms.new and its rename (FAT): the new file counts
+        with open(state + "/sms/3.sms.new", "w") as f:
+            f.write('[0, "+4930333", 145, [26, 1, 2, 3, 4, 5, 0], "three", null]')
+        with open(state + "/sms/4.sms.new", "w") as f:
+            f.write('[0, "+49303')  # torn before the rename: nothing
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        got = await s.cmd(b'AT+CMGL="REC UNREAD"\r')
+        assert got == b'\r\n+CMGL: 3,"REC UNREAD","+4930333",\r\nthree\r\n' + OK, got
+        assert await s.cmd(b"AT+CMGD=1,4\r") == OK
+        assert os.listdir(state + "/sms") == []
+
+    host(first, cell_session(state=state))
+    host(second, cell_session(state=state))
+    host(third, cell_session(state=state))
+    _rm(state)
+
+
+def test_sms_in_with_the_store_full_waits_in_the_module():
+    async def body(s):
+        await started(s)
+        assert await s.cmd(b"AT+CNMI=2,1,0,0,0\r") == OK
+        s.modem.link_poll_s = 0.02
+        m = s.board.module
+        for i in range(1, 11):  # SM holds 10
+            m.deliver("+4930111", "n%d" % i)
+            await until_out(s, b'\r\n+CMTI: "SM",%d\r\n' % i)
+        m.deliver("+4930111", "eleventh")
+        for _ in range(500):  # the ten stored ones deleted in the module, the eleventh read
+            await asyncio.sleep(0.01)
+            if len(m.store) == 1 and s.board.cell._held:
+                break
+        assert len(m.store) == 1 and s.board.cell.inbox  # kept by the module, not stored
+        await asyncio.sleep(0.1)
+        assert s.port.take() == b""
+        assert await s.cmd(b"AT+CMGD=4\r") == OK
+        await until_out(s, b'\r\n+CMTI: "SM",4\r\n')
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        assert (await s.cmd(b"AT+CMGR=4\r")).endswith(b"\r\neleventh\r\n" + OK)
+
+    host(body, cell_session())
+
+
+def test_long_sms_in_joined_for_cmt_in_text_mode():
+    text = "Alarm " + "0123456789" * 20  # 206 characters: two parts
+    want = b"\r\n" + text.encode() + b"\r\n"
+
+    async def body(s):
+        await started(s)
+        for c in (b"AT+CMGF=1", b"AT+CNMI=2,2,0,0,0"):
+            assert await s.cmd(c + b"\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", text)
+        got = await until_out(s, want)
+        assert got.startswith(b'\r\n+CMT: "+4930111","') and got.count(b"+CMT:") == 1, got
+        # PDU mode: an SMS-DELIVER holds one part: one +CMT each, with its UDH (ref 7, 2, seq)
+        assert await s.cmd(b"AT+CMGF=0\r") == OK
+        s.board.module.deliver("+4930111", text)
+        got = await until_out(s, b"050003070201")
+        if b"050003070202" not in got:
+            got += await until_out(s, b"050003070202")
+        assert got.count(b"+CMT: ,") == 2 and b"050003070201" in got and b"050003070202" in got
+        assert s.modem.sms["box"] == {}  # +CMT: not stored
+
+    host(body, cell_session())
+
+
+def test_long_sms_in_stored_part_by_part():
+    async def body(s):
+        await started(s)
+        assert await s.cmd(b"AT+CNMI=2,1,0,0,0\r") == OK
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", "x" * 200)
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n\r\n+CMTI: "SM",2\r\n')
+        got = await s.cmd(b"AT+CMGR=2\r")  # PDU mode: the part with its UDH
+        assert got.startswith(b"\r\n+CMGR: 0,,") and b"050003070202" in got, got
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        got = await s.cmd(b"AT+CMGR=2\r")  # text mode: the part's text (47 characters)
+        assert got.endswith(b'",\r\n' + b"x" * 47 + b"\r\n" + OK), got
+
+    host(body, cell_session())
+
+
+def test_part_of_a_long_sms_goes_alone_after_its_wait():
+    from modem import cell
+
+    async def body(s):
+        assert await s.cmd(b"AT+CMGF=1\r") == OK
+        assert await s.cmd(b"AT+CNMI=2,2,0,0,0\r") == OK
+        c = s.board.clock
+        now = c.ticks_ms()
+        inbox = s.board.cell.inbox
+        scts = (26, 1, 2, 3, 4, 5, 0)
+        inbox.append(["+4930111", "second ", scts, (9, 3, 2), 4, None])
+        inbox.append(["+4930222", "other", scts, None, 5, None])
+        cell.deliver(s.modem)  # part 2 of 3 waits; the other SMS passes it
+        n = len(s.modem.out)
+        assert len(inbox) == 1 and n
+        inbox[0][5] = c.ticks_add(now, -59000)
+        cell.deliver(s.modem)
+        assert len(inbox) == 1 and len(s.modem.out) == n
+        inbox[0][5] = c.ticks_add(now, -60000)  # waited long enough: it goes alone
+        cell.deliver(s.modem)
+        await s.modem.flush()
+        assert inbox == []
+        assert s.port.take() == b'\r\n+CMT: "+4930222","26/01/02,03:04:05+00"\r\nother\r\n' + (
+            b'\r\n+CMT: "+4930111","26/01/02,03:04:05+00"\r\nsecond \r\n'
+        )
+
+    host(body, cell_session())
 
 
 def test_netmode_is_stored_and_shown():
@@ -443,19 +693,53 @@ def test_dropped_call_is_dialled_again():
     host(body, cell_session())
 
 
-def test_sms_during_a_session_is_announced_when_it_ends():
+def test_sms_during_a_session_is_fetched_at_the_ring():
     async def body(s):
         await started(s)
         for c in (b"AT+CMGF=1", b"AT+CNMI=2,1,0,0,0"):
             assert await s.cmd(c + b"\r") == OK
         assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
-        s.board.module.deliver("+4930111", "ping")
+        m = s.board.module
+        assert m.cfgri == 1  # the driver asked for RI pulses
         s.modem.link_poll_s = 0.02
-        await asyncio.sleep(0.3)
-        assert s.port.take() == b""  # PPP holds the line: the module keeps the +CMTI
-        assert s.board.module.held
-        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        m.deliver("+4930111", "ping")  # held by the module in data mode, RI pulses
         await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        c = s.board.cell
+        assert c.rings == 1 and m.mode == "data" and c.data
+        assert s.board.link.via == "cell"  # the session stayed up (+++, ATO)
         assert (await s.cmd(b"AT+CMGR=1\r")).endswith(b"\r\nping\r\n" + OK)
+        # on flash now; the module deletes its copy at the next round in command mode
+        assert len(m.store) == 1
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if not m.store:
+                break
+        assert m.store == {}
+
+    host(body, cell_session())
+
+
+def test_sms_during_a_session_without_ri_is_polled():
+    async def body(s):
+        await started(s)
+        c = s.board.cell
+        s.board.module.ri = None  # no RI line wired
+        c.sms_poll_ms = 10**9  # not due during this test
+        assert await s.cmd(b"AT+CNMI=2,1,0,0,0\r") == OK
+        assert (await s.cmd(b"AT#CONNECTIONSTART\r")).endswith(b"Ok_Info_GprsActivation\r\n")
+        s.modem.link_poll_s = 0.02
+        s.board.module.deliver("+4930111", "ping")
+        await asyncio.sleep(0.2)
+        assert s.board.module.held and not c.inbox  # no ring, no poll: the module keeps it
+        c.sms_poll_ms = 20000  # 0.2 s at this scale
+        await until_out(s, b'\r\n+CMTI: "SM",1\r\n')
+        assert c.rings == 0 and s.board.module.mode == "data"
+        c.sms_poll_ms = 0  # never: the SMS waits for the end of the call
+        s.board.module.deliver("+4930111", "pong")
+        await asyncio.sleep(0.5)
+        assert s.port.take() == b"" and s.board.module.held
+        assert await s.cmd(b"AT#CONNECTIONSTOP\r") == OK
+        await until_out(s, b'\r\n+CMTI: "SM",2\r\n')
 
     host(body, cell_session())

@@ -1,8 +1,11 @@
 """tools/sim.py --cellular as a user runs it: a subprocess, its TCP serial side, the simulated
-SIM7080G behind the real driver, SMS files in STATE/sms-out and STATE/sms-in."""
+SIM7080G behind the real driver, SMS files in STATE/sms-out and STATE/sms-in; the core on
+CPython and in the MicroPython unix port (the simulated module runs beside it there)."""
 
 import os
 import time
+
+import pytest
 
 from test_sim import recv_until, sim  # noqa: F401  (sim: the fixture)
 
@@ -24,8 +27,19 @@ def registered(sock, timeout=20):
     raise AssertionError("not registered")
 
 
-def test_cellular_sim_answers_from_the_module_and_sms_both_ways(sim, tmp_path):  # noqa: F811
-    s = sim("--tcp", "127.0.0.1:0", "--cellular", "--cell-sim", "pin", "--cell-apn", "m2m")
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_cellular_sim_answers_from_the_module_and_sms_both_ways(sim, tmp_path, runtime):  # noqa: F811
+    s = sim(
+        "--tcp",
+        "127.0.0.1:0",
+        "--runtime",
+        runtime,
+        "--cellular",
+        "--cell-sim",
+        "pin",
+        "--cell-apn",
+        "m2m",
+    )
     state = s.state
     assert s.info["cellular"] == "simulated SIM7080G (SIM pin, network home)"
     assert s.info["sms-in"] == os.path.join(state, "sms-in")
@@ -64,3 +78,11 @@ def test_cellular_sim_answers_from_the_module_and_sms_both_ways(sim, tmp_path): 
         assert got.startswith(b'\r\n+CMGR: "REC UNREAD","+4930111","') and got.endswith(
             b"\r\nStatus?\r\n" + OK
         ), got
+    # the received SMS is on flash (the state folder) and survives a restart
+    assert s.stop() == 0
+    s = sim("--tcp", "127.0.0.1:0", "--runtime", runtime, "--cellular", state=state)
+    with s.connect() as c:
+        assert cmd(c, b"ATE0") == b"ATE0\r" + OK
+        assert cmd(c, b"AT+CMGF=1") == OK
+        got = cmd(c, b'AT+CMGL="ALL"')
+        assert got == b'\r\n+CMGL: 1,"REC READ","+4930111",\r\nStatus?\r\n' + OK, got

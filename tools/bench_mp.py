@@ -457,6 +457,22 @@ def print_heap_figures():
 TLS_STAND_IN = 16896 + 4352 + 6144 + 1024  # benchcore.TLS_STAND_IN
 
 
+def print_cell_heap():
+    """The cellular driver's heap (benchcore.py cell): imported, module registered."""
+    why = wasm_ready()
+    rows = []
+    for label, romfs in ((".mpy", False), ("ROMFS", True)):
+        w = None if why else core_wasm(["cell"], romfs)[0]["cell"]
+        u = None if romfs else core_unix(["cell"])[0]["cell"]
+        rows.append(("cellular driver (%s), module registered" % label, w, u))
+    for label, w, u in rows:
+        ratio = "%.2f" % (w / u) if w and u else ""
+        print("%-48s %12s %12s %6s" % (label, w if w else "-", u if u else "-", ratio))
+    print("  (cellat, cellular, cellsms, cellsession, cellmods, cellboard, modem.cell; the PDU")
+    print("  codec and the simulated module not counted)")
+    print()
+
+
 def print_speed():
     from bench_peers import Peers
 
@@ -546,6 +562,7 @@ def main(argv=None):
     from bench import Server
 
     print_heap_figures()
+    print_cell_heap()
     print_speed()
     print_fragmentation()
 

@@ -8,7 +8,7 @@ the peers tools/bench_mp.py starts ("tcp", MicroPython unix port, through mpnet)
 heap, sampled at every serial read and write and every write to the network while --probe is
 given (so the peak of the data phase is seen), never in a timed run.
 
-    micropython benchcore.py mail|sockets|many [key=value ...]
+    micropython benchcore.py mail|sockets|many|cell [key=value ...]
 """
 
 import gc
@@ -490,9 +490,52 @@ async def many(args):
     print("rounds", n)
 
 
+async def settled():
+    """The least of a few readings: the webassembly port's collector, conservative, misses
+    garbage now and then while tasks sleep (its figures varied by 20 KB from run to run)."""
+    a = await live()
+    for _ in range(4):
+        a = min(a, await live())
+    return a
+
+
+async def cell(args):
+    """The cellular driver's heap: the modem started, the simulated SIM7080G (boards/host,
+    counted apart: a board has the real one), then the driver imported, the module powered,
+    registered and polled, its core side (modem.cell) loaded; figures after collections."""
+    base = await settled()
+    m = await start(args, Probe(0))
+    started = await settled()
+    from simcell import SimModule
+
+    sim = SimModule(None, 0.01)
+    sim.start()
+    with_sim = await settled()
+    from cellboard import add_cell  # the PC's glue (a board's is mpcell): cellular, cellmods
+
+    add_cell(m.board, sim, 0.01)
+    c = m.board.cell
+    await c.start()
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        await c.refresh()
+        if c.reg == 1 and c.oper:
+            break
+    assert c.reg == 1 and c.oper, (c.reg, c.oper)
+    from modem import cell as core_side  # noqa: F401  (loaded at the first +CPIN?, SMS)
+
+    registered = await settled()
+    print("base", base)
+    print("started", started - base)
+    print("simulated_module", with_sim - started)
+    print("cell", registered - with_sim)
+    c._stop_reader()
+    sim.stop()
+
+
 async def main(argv):
     what = argv[0] if argv else "mail"
-    await {"mail": mail, "sockets": sockets, "many": many}[what](argv[1:])
+    await {"mail": mail, "sockets": sockets, "many": many, "cell": cell}[what](argv[1:])
 
 
 if __name__ == "__main__":

@@ -46,15 +46,19 @@ def firmware_sources():
 def unix_sources():
     """What the unix port runs: the core package, mpnet, the cellular driver, boards/unix/
     (board.py, run.py) and what it shares with the CPython host board (boards/host/pcboard.py,
-    the simulated module simcell.py and cellboard.py)."""
+    the simulated module simcell.py, simcmds.py and cellboard.py)."""
     core = [s for s in firmware_sources() if s[1].startswith("modem" + os.sep)]
     unix = os.path.join(ROOT, "boards", "unix")
     return core + [
         (os.path.join(FIRMWARE, "mpnet.py"), "mpnet.mpy"),
+        (os.path.join(FIRMWARE, "cellat.py"), "cellat.mpy"),
+        (os.path.join(FIRMWARE, "cellsms.py"), "cellsms.mpy"),
+        (os.path.join(FIRMWARE, "cellsession.py"), "cellsession.mpy"),
         (os.path.join(FIRMWARE, "cellular.py"), "cellular.mpy"),
         (os.path.join(FIRMWARE, "cellmods.py"), "cellmods.mpy"),
         (os.path.join(ROOT, "boards", "host", "pcboard.py"), "pcboard.mpy"),
         (os.path.join(ROOT, "boards", "host", "simcell.py"), "simcell.mpy"),
+        (os.path.join(ROOT, "boards", "host", "simcmds.py"), "simcmds.mpy"),
         (os.path.join(ROOT, "boards", "host", "cellboard.py"), "cellboard.mpy"),
         (os.path.join(unix, "board.py"), "board.mpy"),
         (os.path.join(unix, "run.py"), "run.mpy"),

@@ -312,14 +312,16 @@ COMMANDS = {
         "0 stops the GSM stack like AT+CPOF. 1 restarts the stack: the AT&W profile is reloaded, "
         "the IP session closed, then +WIND and +CREG reports as at power-up. 1,1 answers OK, "
         "then the whole modem restarts as after power-on (settings kept, session, sockets and "
-        "unsaved SMS settings gone; a board resets).",
+        "unsaved SMS settings gone; a board resets). With a module its radio follows "
+        "(AT+CFUN=0/1 on the module; docs/cellular.md).",
     ),
     "+CPOF": (
         "AT+CPOF or AT+CPOF=1",
         "OK (then +CREG: 0 when reports are on)",
         "ERROR for other values",
         "Stops the GSM stack: not registered, +CSQ: 99,99, no IP session, SMS answer +CMS ERROR: "
-        "331. AT commands still answer; AT+CFUN=1 starts it again.",
+        "331. AT commands still answer; AT+CFUN=1 starts it again. With a module: its radio "
+        "off (AT+CFUN=0 on it) after the data call ended.",
     ),
     "+CIMI": (
         "AT+CIMI",
@@ -336,12 +338,12 @@ COMMANDS = {
     ),
     "+COPS": (
         "AT+COPS=<mode>[,<format>[,<oper>]]",
-        'AT+COPS? answers +COPS: 0,<format>,"<oper>" (MTGW Wi-Fi, MTGW or 00101) when '
-        "registered, else +COPS: 0; AT+COPS=? lists the one network",
+        'AT+COPS? answers +COPS: 0,<format>,"<oper>" (MTGW Wi-Fi, MTGW or 00101; with a '
+        "module its network's) when registered, else +COPS: 0; AT+COPS=? lists the one network",
         "+CME ERROR: 30 (with AT+CMEE) for a manual choice of another network; ERROR for bad "
         "values",
-        "0 automatic, 1/4 manual (only 00101), 2 deregister (as AT+CPOF; 0 registers again), "
-        "3 sets the format only (stored).",
+        "0 automatic, 1/4 manual (only the network it is on), 2 deregister (as AT+CPOF, a "
+        "module's radio off; 0 registers again), 3 sets the format only (stored).",
     ),
     "+CCED": (
         "AT+CCED=<mode>[,<dump>[,<step>]]",

@@ -72,7 +72,16 @@ def firmware_modules():
     for name in sorted(os.listdir(os.path.join(FIRMWARE, "modem"))):
         if name.endswith(".py"):
             out.append((os.path.join(FIRMWARE, "modem", name), "lib/modem/" + name[:-3]))
-    for name in ("cellmods", "cellular", "mpboard", "mpcell", "mpnet"):
+    for name in (
+        "cellat",
+        "cellmods",
+        "cellsession",
+        "cellsms",
+        "cellular",
+        "mpboard",
+        "mpcell",
+        "mpnet",
+    ):
         out.append((os.path.join(FIRMWARE, name + ".py"), "lib/" + name))
     return out
 

@@ -38,6 +38,10 @@ MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 # allocates from libc, as an ESP32's does from the IDF heap (a Pico W's takes ~28 KB a TLS
 # connection from the GC heap).
 DEFAULT_HEAP = "96wk"
+# --cellular: the simulated module and its PDU codec live in the same heap (about 28 KB of this
+# 64-bit port, 14 KB in a board's terms, measured), which a board does not hold; with 16wk
+# more the cellular test passes, with 8wk it runs out: 32wk more, for a margin.
+CELL_HEAP = "128wk"
 _MP_START_S = 30  # the MicroPython process connects within this time, or the start failed
 _MP_STOP_S = 5
 _out_lock = threading.Lock()  # the sink thread prints too
@@ -258,7 +262,7 @@ class CPythonRuntime:
         )
         self.board.ca_path = os.path.abspath(args.cafile) if args.cafile else None
         if args.cellular:
-            cellular_board(self.board, args, state)
+            cellular_board(self.board, args)
         self.modem = Modem(self.board)
 
     async def start(self):
@@ -290,7 +294,7 @@ _REG = {"home": 1, "roaming": 5, "denied": 3, "none": 0}
 _SIM = {"ready": "READY", "pin": "SIM PIN", "none": "NOT INSERTED"}
 
 
-def cellular_board(board, args, state):
+def cellular_board(board, args):
     """--cellular: a simulated SIM7080G on the board's module UART (boards/host/simcell.py),
     driven by the firmware's own driver; SMS files in STATE/sms-out and STATE/sms-in."""
     from cellboard import add_cell
@@ -300,12 +304,27 @@ def cellular_board(board, args, state):
     m.sim = _SIM[args.cell_sim]
     m.reg_stat = _REG[args.cell_reg]
     m.apns = args.cell_apn or None
-    m.on_out = lambda path: status("sms: " + path)
+
+
+def cellular_folders(args, state):
+    """The SMS folders and their status lines (both runtimes)."""
     os.makedirs(os.path.join(state, "sms-in"), exist_ok=True)
     os.makedirs(os.path.join(state, "sms-out"), exist_ok=True)
     status("cellular: simulated SIM7080G (SIM %s, network %s)" % (args.cell_sim, args.cell_reg))
     status("sms-in: " + os.path.join(state, "sms-in"))
     status("sms-out: " + os.path.join(state, "sms-out"))
+
+
+async def watch_sms_out(folder, poll_s=0.1):
+    """A status line "sms: <path>" for each SMS the simulated module writes (the module runs
+    in either runtime; it renames each file into place when it is whole)."""
+    seen = set(os.listdir(folder))
+    while True:
+        await asyncio.sleep(poll_s)
+        for name in sorted(os.listdir(folder)):
+            if name not in seen and not name.endswith(".tmp"):
+                seen.add(name)
+                status("sms: " + os.path.join(folder, name))
 
 
 class MicroPythonRuntime:
@@ -359,6 +378,9 @@ class MicroPythonRuntime:
             cmd += ["--web", "%s:%d" % (a.web[0], self.web_port)]
             if a.web_setup:
                 cmd.append("--web-setup")
+        if a.cellular:
+            cmd += ["--cellular", "--cell-sim", _SIM[a.cell_sim], "--cell-reg"]
+            cmd += [str(_REG[a.cell_reg]), "--cell-apn", ",".join(a.cell_apn or ())]
         return cmd
 
     async def start(self):
@@ -474,8 +496,9 @@ def parse_args(argv):
         "--heap",
         metavar="N",
         type=heap_size,
-        default=DEFAULT_HEAP,
-        help="MicroPython GC heap (default 96wk: an ESP32 without PSRAM, in 32-bit words)",
+        default=None,
+        help="MicroPython GC heap (default 96wk: an ESP32 without PSRAM, in 32-bit words; "
+        "128wk with --cellular: the simulated module's share)",
     )
     ap.add_argument(
         "--report-mem", action="store_true", help="MicroPython: heap in use, to stderr"
@@ -512,8 +535,8 @@ def parse_args(argv):
     )
     ap.add_argument("--micropython", default=MICROPYTHON, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.cellular and args.runtime != "cpython":
-        ap.error("--cellular runs with --runtime cpython (docs/cellular.md)")
+    if args.heap is None:
+        args.heap = CELL_HEAP if args.cellular else DEFAULT_HEAP
     if args.web:
         host, _, port = args.web.rpartition(":")
         if not host or not port.isdigit():
@@ -580,7 +603,11 @@ async def serve(args):
     port = None
     link = None
     runtime = None
+    watcher = None
     try:
+        if args.cellular:
+            cellular_folders(args, state)
+            watcher = asyncio.ensure_future(watch_sms_out(os.path.join(state, "sms-out")))
         if not args.no_smtp_sink:
             mail_dir = os.path.abspath(args.sink_dir or os.path.join(state, "mail"))
             sink, sink_port = start_sink(args.sink_port, mail_dir)
@@ -624,6 +651,8 @@ async def serve(args):
         rc, runtime = await runtime.stop(), None
         return 1 if rc else 0
     finally:
+        if watcher is not None:
+            watcher.cancel()
         if runtime is not None:
             await runtime.stop()
         if port is not None:

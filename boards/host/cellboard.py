@@ -3,7 +3,8 @@ simulated SIM7080G (simcell.py) through the real driver (firmware/cellular.py). 
 the data path is the PC's own network in place of PPP (docs/cellular.md: what that leaves
 unverified). Portable: it runs on CPython and on the MicroPython unix port."""
 
-from cellular import REGISTERED, CellSession, Cellular
+from cellsession import CellSession
+from cellular import REGISTERED, Cellular
 from modem.errors import NOT_ATTACHED, NetError
 from simcell import SimModule
 
@@ -43,7 +44,8 @@ def cell_link(base):
 
 def add_cell(board, module=None, scale=1.0, net_base=None):
     """Give a PC board (HostBoard, the unix board) a module: board.module (simulated),
-    board.cell (the driver), board.net (CellLink); NETMODE defaults to AUTO."""
+    board.cell (the driver), board.net (CellLink), board.sms_dir (<state>/sms); NETMODE
+    defaults to AUTO."""
     if net_base is None:
         try:
             from net import HostNet as net_base  # CPython
@@ -52,13 +54,17 @@ def add_cell(board, module=None, scale=1.0, net_base=None):
     if module is None:
         module = SimModule(board.state_dir, scale, log=board.log)
     board.module = module
-    board.cell = Cellular(module.port(), power=module.pwrkey, log=board.log, scale=scale)
+    board.cell = Cellular(module.port(), power=module.pwrkey, log=board.log, scale=scale, ri=True)
+    module.ri = board.cell.ring  # the RI line, wired as on the T-SIM7080G
     board.link = cell_link(net_base)(board)
     board.net = board.link
     board.defaults.setdefault("NETMODE", "AUTO")
+    if board.state_dir:  # received SMS kept over a restart, one file each (modem.smsbox)
+        board.sms_dir = board.state_dir.rstrip("/") + "/sms"
     board.rssi = lambda: board.cell.rssi_dbm()
     board.link_available = lambda: _available(board)
     board.start = lambda values=None: _start(board)
+    board.reset = _resetter(board, board.reset)
     board.stop = lambda: _stop(board)
     return board
 
@@ -68,6 +74,17 @@ def _available(board):
     if via == "wifi":
         return board.network
     return board.cell.reg in REGISTERED
+
+
+def _resetter(board, reset):
+    """AT+CFUN=1,1 / AT#RESET: a board restarts and its driver starts the module's radio
+    (Cellular.start); here the driver lives on and its keeper switches the radio on."""
+
+    def go():
+        board.cell.radio = True
+        reset()
+
+    return go
 
 
 def _start(board):

@@ -24,6 +24,9 @@ CELL_RX = 4
 PWRKEY = 41
 PWRKEY_ACTIVE_HIGH = True
 MODEL = "SIM7080G"  # a key of cellmods.MODULES
+# UNVERIFIED (LilyGO examples: BOARD_MODEM_RI_PIN 3): the module's RI output, low pulse on an
+# incoming SMS; it wakes the driver during a data call (docs/cellular.md). None: not wired.
+RI = 3
 LED = None  # the board's LEDs hang on the PMU (AXP2101), not on a GPIO
 LED_ACTIVE_LOW = False
 SAFE_PIN = 0  # the BOOT button

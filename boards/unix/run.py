@@ -3,10 +3,13 @@
     MICROPYPATH=.frozen:build/unix micropython -X heapsize=96k -m run \\
         --connect 127.0.0.1:PORT [--state DIR] [--defaults JSON] [--cafile PEM] \\
         [--no-network] [--report-mem] [--read-size N] [--quiet] [--web HOST:PORT [--web-setup]]
+        [--cellular [--cell-sim READY|SIM PIN|NOT INSERTED] [--cell-reg N] [--cell-apn A,B]]
 
 build/unix/ holds the firmware as .mpy (tools/build_mpy.py), as a board loads it. The stream
 is the serial line: its end (the simulator closing it) ends the modem and the process (exit 0).
-Logs and --report-mem figures go to stderr, never to the stream. --report-mem prints
+Logs and --report-mem figures go to stderr, never to the stream. --cellular: the simulated
+SIM7080G (boards/host/simcell.py) on the board's module UART, in this process, behind the
+firmware's own driver (tools/sim.py --cellular; docs/cellular.md). --report-mem prints
 "mem: <step> alloc=N free=N peak=N" at start-up and at each command and SMTP step the core
 logs; peak also counts a sample (after gc.collect()) at every serial read and write, so the
 data phase's peak is seen, and one every 50 ms.
@@ -104,6 +107,9 @@ def parse_args(argv):
         "cafile": None,
         "read-size": "0",
         "web": None,
+        "cell-sim": "READY",
+        "cell-reg": "1",
+        "cell-apn": "",
     }
     flags = set()
     i = 0
@@ -112,7 +118,7 @@ def parse_args(argv):
         if a[2:] in o and i + 1 < len(argv):
             o[a[2:]] = argv[i + 1]
             i += 2
-        elif a in ("--no-network", "--report-mem", "--quiet", "--web-setup"):
+        elif a in ("--no-network", "--report-mem", "--quiet", "--web-setup", "--cellular"):
             flags.add(a)
             i += 1
         else:
@@ -139,8 +145,12 @@ async def serve(o, flags):
         log=None if "--quiet" in flags else stderr_log,
     )
     board.ca_path = o["cafile"]
+    if "--cellular" in flags:
+        cellular(board, o)
     modem = Modem(board)
     await modem.start()
+    if "--cellular" in flags:
+        board.start(modem.values)
     host, _, port = o["connect"].rpartition(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     if report:
@@ -156,6 +166,18 @@ async def serve(o, flags):
         writer.close()
     if report:
         mem_report("stopped")
+
+
+def cellular(board, o):
+    """The simulated module and the driver on this board (cellboard.add_cell), with the
+    simulator's knobs."""
+    from cellboard import add_cell
+
+    add_cell(board)
+    m = board.module
+    m.sim = o["cell-sim"]
+    m.reg_stat = int(o["cell-reg"])
+    m.apns = [a for a in o["cell-apn"].split(",") if a] or None
 
 
 async def web(modem, where, forced):

@@ -74,10 +74,26 @@ def iccid(uid):
     return _luhn("89" + _MCC + _digits(uid, 14, b"iccid"))
 
 
+async def _module_radio(m, on):
+    """A board with a cellular module switches its radio as the host's GSM stack does."""
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        await cell.radio(m, on)
+
+
+async def _restart(m):
+    """AT+CFUN=1, AT+WOPEN: as at power-up, the radio on."""
+    await m.restart()
+    await _module_radio(m, True)
+
+
 async def _radio_off(m):
     """AT+CPOF, AT+CFUN=0, AT+COPS=2: the GSM stack stops: no registration (+CREG: 0 to a host
-    that asked for reports), no IP session, no SMS; AT commands still answer."""
+    that asked for reports), no IP session, no SMS; AT commands still answer. A module's radio
+    goes off after the data call ended (AT+CFUN=0 on the module)."""
     await m.session_down()
+    await _module_radio(m, False)
     m.radio = False
     m.code("OK")
     m.result = None
@@ -98,7 +114,7 @@ async def _cfun(m, form, args):
     if len(v) == 2 and v[1]:
         m.reboot = True  # AT+CFUN=1,1: OK, then the modem restarts as at power-up
         return []
-    await m.restart()
+    await _restart(m)
     # AT+CFUN=1 restarts the module: OK first, then the readiness indications (Wavecom).
     m.code("OK")
     await m.flush()
@@ -157,7 +173,7 @@ async def _wopen(m, form, args):
         if v not in (0, 1):
             raise ATError()
         if v == 0:
-            await m.restart()
+            await _restart(m)
         m.set_gsm("WOPEN", v)
         return []
     if form == "read":
@@ -368,18 +384,23 @@ async def _ksleep(m, form, args):
     return []
 
 
+def _operator(m):
+    """(long, short, numeric) of the network: the module's on a board with one."""
+    if getattr(m.board, "cell", None) is not None:
+        from . import cell
+
+        return cell.operator(m)
+    return _OPERATOR
+
+
 async def _cops(m, form, args):
     fmt = m.gsm["COPSF"]
     if form == "read":
         if m.reg_stat("CREG") not in (1, 5):
             return ["+COPS: 0"]
-        if getattr(m.board, "cell", None) is not None:
-            from . import cell
-
-            return ['+COPS: 0,%d,"%s"' % (fmt, cell.operator(m)[fmt])]
-        return ['+COPS: 0,%d,"%s"' % (fmt, _OPERATOR[fmt])]
+        return ['+COPS: 0,%d,"%s"' % (fmt, _operator(m)[fmt])]
     if form == "test":
-        return ['+COPS: (2,"%s","%s","%s"),,(0-4),(0-2)' % _OPERATOR]
+        return ['+COPS: (2,"%s","%s","%s"),,(0-4),(0-2)' % tuple(_operator(m))]
     if form != "set":
         raise ATError()
     parts = params.split_args(args)
@@ -399,11 +420,12 @@ async def _cops(m, form, args):
         await _radio_off(m)
         return []
     if mode in (1, 4):  # manual selection: only the network there is
-        if len(parts) != 3 or params.unquote(parts[2]) != _OPERATOR[f]:
+        if len(parts) != 3 or params.unquote(parts[2]) != _operator(m)[f]:
             raise ATError(30, plus=True)  # 27.007 9.2: no network service
     elif mode != 0 or len(parts) > 1:
         raise ATError()
     if not m.radio:
+        await _module_radio(m, True)
         m.radio = True
         m.code("OK")
         m.result = None

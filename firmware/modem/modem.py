@@ -49,6 +49,7 @@ _TRANSIENT = (
     "tlsconf",
     "smsmail",
     "smspdu",
+    "smsbox",
     "ftp",
     "outbox",
     "outboxcmd",

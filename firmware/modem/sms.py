@@ -51,7 +51,7 @@ def settings(m):
         for k in _SAVED:
             if k in saved:
                 s[k] = saved[k]
-        s["box"] = []  # [index, stat, oa, toa, scts, text] of received SMS
+        s["box"] = {}  # index -> record of received SMS where none is on flash (smsbox)
         s["mr"] = 0
         m.sms = s
     return m.sms
@@ -159,20 +159,24 @@ async def _csca(m, form, args):
     return []
 
 
-def _box(s):
-    """The received SMS of the memory AT+CPMS chose for reading (BM and SR hold none)."""
-    return s["box"] if s["CPMS"][0] in ("SM", "ME") else []
+def _readable(s):
+    """The memory AT+CPMS chose for reading holds the received SMS (BM and SR hold none)."""
+    return s["CPMS"][0] in ("SM", "ME")
 
 
-def _used(s, i):
+def _used(m, s, i):
+    from .smsbox import indexes
+
     mem = s["CPMS"][i]
-    return "%d,%d" % (len(s["box"]) if mem in ("SM", "ME") else 0, _MEMS[mem])
+    return "%d,%d" % (len(indexes(m)) if mem in ("SM", "ME") else 0, _MEMS[mem])
 
 
 async def _cpms(m, form, args):
     s = settings(m)
     if form == "read":
-        return ["+CPMS: " + ",".join('"%s",%s' % (s["CPMS"][i], _used(s, i)) for i in (0, 1, 2))]
+        return [
+            "+CPMS: " + ",".join('"%s",%s' % (s["CPMS"][i], _used(m, s, i)) for i in (0, 1, 2))
+        ]
     if form == "test":
         return ['+CPMS: (("SM","ME","BM","SR"),("SM","ME"),("SM","ME"))']
     parts = [params.unquote(p).upper() for p in params.split_args(args)]
@@ -182,7 +186,7 @@ async def _cpms(m, form, args):
         if mem not in _MEMS or (i and mem not in ("SM", "ME")):
             raise ATError(CMS_NOT_ALLOWED, cms=True)  # S000293I p63: "AM" -> 302
     s["CPMS"] = parts + s["CPMS"][len(parts) :]
-    return ["+CPMS: " + ",".join(_used(s, i) for i in (0, 1, 2))]
+    return ["+CPMS: " + ",".join(_used(m, s, i) for i in (0, 1, 2))]
 
 
 async def _csms(m, form, args):
@@ -351,22 +355,30 @@ async def _entry(m, pdu):
 
 
 # ---------------------------------------------------------------- reading the store
-def receive(m, oa, text, scts):
+def receive(m, oa, text, scts, concat=None):
     """An SMS a radio delivered: stored (or passed on at once with AT+CNMI=x,2); returns the
-    unsolicited lines (+CMTI / +CMT) that the caller sends when the host may hear them."""
+    unsolicited lines (+CMTI / +CMT) that the caller sends when the host may hear them, None
+    when the store could not take it (full, or the flash failed): the radio keeps it."""
+    from . import smsbox
+
     s = settings(m)
     toa = 145 if oa[:1] == "+" else 129
     mt = s["CNMI"][1]
+    r = [0, 0, oa, toa, list(scts), text, list(concat) if concat else None]
     if mt == 2:
-        return _show(m, [0, 0, oa, toa, scts, text], "+CMT: ")
-    box = s["box"]
-    used = [r[0] for r in box]
+        return _show(m, r, "+CMT: ")
+    used = smsbox.indexes(m)
     i = 1
     while i in used:
         i += 1
     if i > _MEMS[s["CPMS"][2]]:
-        return []  # memory full: the network keeps it
-    box.append([i, 0, oa, toa, scts, text])
+        return None  # memory full: the network keeps it
+    r[0] = i
+    try:
+        smsbox.put(m, r)
+    except OSError:
+        m.board.log("sms: flash: SMS from %s not stored" % oa)
+        return None
     return ['+CMTI: "%s",%d' % (s["CPMS"][2], i)] if mt else []
 
 
@@ -420,7 +432,7 @@ def _show(m, r, head, index=None):
     if s["CMGF"] == 0:
         from .smspdu import encode_deliver
 
-        pdu = encode_deliver(r[2], r[5], r[4])
+        pdu = encode_deliver(r[2], r[5], r[4], udh=_udh(r[6]))
         length = len(pdu) // 2 - 1 - int(pdu[:2], 16)
         stat = "" if head == "+CMT: " else "%d," % r[1]
         return ["%s%s%s,%d" % (head, lead, stat, length), pdu]
@@ -448,6 +460,17 @@ def _show(m, r, head, index=None):
     return [line, _te_text(s, r[5])]
 
 
+def _udh(concat):
+    """The concatenation IE of a stored part (23.040 9.2.3.24.1, .8 for a 16-bit reference),
+    so that a PDU-mode host joins the parts as a phone does."""
+    if not concat:
+        return None
+    ref, total, seq = concat
+    if ref > 255:
+        return bytes((6, 8, 4, ref >> 8, ref & 255, total, seq))
+    return bytes((5, 0, 3, ref, total, seq))
+
+
 def _stat_arg(s, args, default):
     a = params.unquote(args) if args.strip() else default
     if s["CMGF"] == 0:
@@ -465,38 +488,41 @@ async def _cmgl(m, form, args):
         if s["CMGF"] == 0:
             return ["+CMGL: (0-4)"]
         return ['+CMGL: ("%s")' % '","'.join(_STATS)]
+    from . import smsbox
+
     want = _stat_arg(s, args, "0" if s["CMGF"] == 0 else _STATS[0])
     out = []
-    for r in sorted(_box(s)):
-        if want == 4 or r[1] == want:
-            out.extend(_show(m, r, "+CMGL: ", r[0]))
-            if r[1] == 0:
-                r[1] = 1  # listed: read now
+    if not _readable(s):
+        return out
+    for i in smsbox.indexes(m):  # one record in RAM at a time (on flash: one file each)
+        r = smsbox.get(m, i)
+        if r is not None and (want == 4 or r[1] == want):
+            out.extend(_show(m, r, "+CMGL: ", i))
+            smsbox.mark_read(m, r)  # listed: read now
     return out
 
 
-def _index(s, args):
+def _index(m, s, args):
     """The message at an index, or None for an empty location; 321 outside the memory."""
+    from .smsbox import get
+
     v = params.unquote(args)
     if not params.digits(v) or len(v) > 3 or not 1 <= int(v) <= _MEMS[s["CPMS"][0]]:
         raise ATError(CMS_BAD_INDEX, cms=True)
-    i = int(v)
-    for r in _box(s):
-        if r[0] == i:
-            return r
-    return None
+    return get(m, int(v)) if _readable(s) else None
 
 
 async def _cmgr(m, form, args):
     s = settings(m)
     if form == "test":
         return []
-    r = _index(s, args)
+    r = _index(m, s, args)
     if r is None:
         return []  # an empty location answers OK alone (S000293I p68)
     out = _show(m, r, "+CMGR: ")
-    if r[1] == 0:
-        r[1] = 1
+    from .smsbox import mark_read
+
+    mark_read(m, r)
     return out
 
 
@@ -513,15 +539,19 @@ async def _cmgd(m, form, args):
         if not params.digits(f) or int(f) > 4:
             raise ATError()
         flag = int(f)
-    box = s["box"]
+    from . import smsbox
+
     if flag == 0:
-        r = _index(s, parts[0])
+        r = _index(m, s, parts[0])
         if r is not None:
-            box.remove(r)
+            smsbox.remove(m, r[0])
         return []
     # 27.005 3.5.4: 1 read, 2 read and sent, 3 read, sent and unsent, 4 all (index ignored)
     keep = {1: (0, 2, 3), 2: (0, 2), 3: (0,), 4: ()}[flag]
-    s["box"] = [r for r in box if r[1] in keep]
+    for i in smsbox.indexes(m):
+        r = smsbox.get(m, i)
+        if r is None or r[1] not in keep:
+            smsbox.remove(m, i)
     return []
 
 

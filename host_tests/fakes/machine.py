@@ -25,6 +25,8 @@ class Pin:
     OPEN_DRAIN = 2
     PULL_UP = 1
     PULL_DOWN = 2
+    IRQ_FALLING = 4  # rp2 values (ESP32: 2 and 1): the code must only use the names
+    IRQ_RISING = 8
     pins = {}  # id -> the last Pin object made for it
     levels = {}  # id -> level an input reads (tests set it; default 1, pulled up)
 
@@ -44,6 +46,11 @@ class Pin:
             return self._value
         self._value = 1 if v else 0
         self.history.append(self._value)
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING):
+        self.handler = handler
+        self.trigger = trigger
+        _events.append(("pin.irq", (self.id, trigger)))
 
     def on(self):
         self.value(1)
