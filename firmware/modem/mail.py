@@ -14,16 +14,12 @@ from .errors import (
     SMTP_RECIPIENT,
     SMTP_SENDER,
 )
-from .compat import const
 from . import params
 
 _SECURITY = ("NONE", "STARTTLS", "TLS")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _count = [0]
-# Body bytes sent at once: more are held back only while the host's next bytes are already
-# there, so that reads of a few bytes (a host at line speed) do not each make a TCP segment.
-_SEND = const(512)
 
 
 def addresses(text):
@@ -209,8 +205,6 @@ async def _stream(m, client, composer):
     scanner = EndScanner()
     failed = None
     timeout = m.values["DATATIMEOUT"]
-    held = []  # composed bytes not yet sent: small reads go out together (fewer segments)
-    size = 0
     while True:
         try:
             data = await m.read_serial(timeout)
@@ -226,12 +220,7 @@ async def _stream(m, client, composer):
                 if rest is not None:
                     out += composer.finish()
                 if out:
-                    held.append(out)
-                    size += len(out)
-                if size and (size >= _SEND or rest is not None or not m.has_input()):
-                    await client.send(held[0] if len(held) == 1 else b"".join(held))
-                    held = []
-                    size = 0
+                    await client.send(out)
             except NetError as e:
                 failed = e.code
         if rest is not None:

@@ -288,10 +288,6 @@ class Modem:
         except asyncio.TimeoutError:
             raise ATError(SERIAL_TIMEOUT) from None
 
-    def has_input(self):
-        """Bytes from the host are already there: pushed back, or waiting in the port."""
-        return bool(self.rx) or _has_bytes(self.port)
-
     def wake(self):
         """A background service (self.watch) has become due: stop waiting for the host."""
         if self._wake is not None:
