@@ -3,7 +3,6 @@
 import binascii
 
 from .compat import const, text_only
-from .smtpdata import DataEncoder
 
 _MARK = b"\r\n.\r\n"  # end of the host's data [READ p23]
 _EQ = b"="
@@ -277,7 +276,7 @@ class BodyComposer:
         self.hdr = []
         self.hdr_size = 0
         self.partial = b""
-        self.raw = DataEncoder()
+        self.raw = None  # the host's own body (mode 2): smtpdata.DataEncoder, loaded then
         self.qp = QPEncoder()
 
     def _ours(self, skip):
@@ -345,6 +344,9 @@ class BodyComposer:
         out = self._ours(names) + b"".join(h + b"\r\n" for h in self.hdr) + b"\r\n"
         self.hdr = []
         self.mode = 2
+        from .smtpdata import DataEncoder  # here: a plain-text body never needs its code
+
+        self.raw = DataEncoder()
         return out + self.raw.feed(rest)
 
     def finish(self):
