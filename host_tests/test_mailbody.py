@@ -160,7 +160,7 @@ def test_qp_escapes_exactly():
 
 
 def test_text_only_exactly():
-    from modem.compat import text_only
+    from modem.mailbody import text_only
 
     plain = bytes(range(32, 127))
     assert text_only(b"") and text_only(plain) and text_only(plain + b"\n" + plain)

@@ -2,7 +2,7 @@
 
 import binascii
 
-from .compat import const, text_only
+from .compat import const
 
 _MARK = b"\r\n.\r\n"  # end of the host's data [READ p23]
 _EQ = b"="
@@ -41,6 +41,35 @@ KNOWN = (
     b"return-receipt-to",
     b"disposition-notification-to",
 )
+
+
+# Printable ASCII: lines that quoted-printable leaves as they are (here, not in compat: only a
+# mail's body needs it, and compat is loaded from start-up on).
+_TEXT = bytes(range(32, 127)) + b"\n"
+_TEXT_CR = _TEXT + b"\r"
+if hasattr(b"", "translate"):  # CPython: one C pass without creating int objects
+
+    def text_only(data, ends=0):
+        """True when data holds only printable ASCII and LF; and CR when the caller counted
+        `ends` CR and LF bytes in it (its line ends)."""
+        return not data.translate(None, _TEXT_CR if ends else _TEXT)
+
+else:  # MicroPython: no translate; min/max would take a Python object per byte
+
+    def text_only(data, ends=0):
+        """True when data holds only printable ASCII and LF; and CR when the caller counted
+        `ends` CR and LF bytes in it (its line ends)."""
+        if not data:
+            return True
+        # repr() escapes, in C, each byte outside 32..126 (LF and CR as 2 characters, the
+        # others as 4), a backslash and maybe a quote: nothing but the line ends grew it.
+        grew = len(repr(data)) - len(data) - 3
+        if grew == (ends or data.count(b"\n")):
+            return True
+        if ends:
+            data = data.replace(b"\r", b"\n")
+        # backslashes or quotes, or bytes outside the set: look at each byte
+        return max(data) < 127 and min(data.replace(b"\n", b"A")) >= 32
 
 
 class EndScanner:
