@@ -208,7 +208,7 @@ class SizedStream(FakeStream):
 
 def test_uart_reads_what_is_waiting_up_to_its_buffer(hw, tmp_path):
     # As a UART driver hands bytes: all those already there, at most the receive buffer's
-    # 2 KB, and no read sized beyond what is there.
+    # 2 KB, and no read sized beyond what is there (256 bytes while none is).
     board = make(load_glue(BOARDS[0]), tmp_path, stream=SizedStream)
     SizedStream.sizes = []
     uart, port = board.uart, board.port
@@ -219,6 +219,15 @@ def test_uart_reads_what_is_waiting_up_to_its_buffer(hw, tmp_path):
     uart.rx += b"AT\r"
     assert asyncio.run(port.read()) == b"AT\r"
     assert SizedStream.sizes == [2048, 2048, 1024, 3]
+
+    async def idle_then_line():
+        task = asyncio.create_task(port.read())
+        await asyncio.sleep(0.01)  # the read waits on an empty UART
+        uart.rx += b"AT+CSQ\r"
+        return await task
+
+    assert asyncio.run(idle_then_line()) == b"AT+CSQ\r"
+    assert SizedStream.sizes[4:] == [256]  # no 2 KB object made for the first bytes to come
 
 
 @pytest.mark.parametrize("name", BOARDS)
