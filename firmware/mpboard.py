@@ -10,7 +10,8 @@ from modem.errors import NOT_ATTACHED, NetError
 from modem.store import FileStore, exists, remove_file, write_file
 from mpnet import MPNet
 
-_READ_SIZE = const(256)  # one UART read: a command line, or a slice of a mail body
+_READ_SIZE = const(2048)  # one UART read at most: the UART's receive buffer (rxbuf below)
+_FIRST_READ = const(256)  # a read that waits for the first byte: a command line's worth
 _FEED_MS = const(1000)  # watchdog feeding period
 _LED_MS = const(50)  # LED update period; one activity flash lasts two periods
 _HEARTBEAT = const(40)  # Wi-Fi up, no session: one flash every 40 LED periods (2 s)
@@ -66,14 +67,19 @@ class UARTPort:
         self.uart = uart
         self._s = (stream or asyncio.StreamReader)(uart)
         self.activity = activity
+        self._any = getattr(uart, "any", None)  # a UART has it; another stream may not
 
     def pending(self):
         """Bytes from the host already in the UART (the modem's begin_data peeks)."""
         return bool(self.uart.any())
 
     async def read(self):
+        """What the UART holds, as a driver hands it: the bytes already there, up to its
+        receive buffer (no larger object made for them), or the first ones to come."""
         while True:
-            data = await self._s.read(_READ_SIZE)
+            n = self._any() if self._any else _READ_SIZE
+            # stream.read(n) makes an n-byte object before it reads: never 2 KB for a few bytes
+            data = await self._s.read(_FIRST_READ if not n else min(n, _READ_SIZE))
             if data:
                 if self.activity:
                     self.activity()

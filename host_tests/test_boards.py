@@ -196,6 +196,40 @@ def test_uart_pins_baud_and_buffers(hw, tmp_path, name):
     assert c["timeout"] == 0  # the stream polls; a read never blocks the event loop
 
 
+class SizedStream(FakeStream):
+    """FakeStream that records the size of each read."""
+
+    sizes = []
+
+    async def read(self, n):
+        self.sizes.append(n)
+        return await FakeStream.read(self, n)
+
+
+def test_uart_reads_what_is_waiting_up_to_its_buffer(hw, tmp_path):
+    # As a UART driver hands bytes: all those already there, at most the receive buffer's
+    # 2 KB, and no read sized beyond what is there (256 bytes while none is).
+    board = make(load_glue(BOARDS[0]), tmp_path, stream=SizedStream)
+    SizedStream.sizes = []
+    uart, port = board.uart, board.port
+    uart.rx += bytes(range(256)) * 20
+    got = [asyncio.run(port.read()) for _ in range(3)]
+    assert [len(x) for x in got] == [2048, 2048, 1024]
+    assert b"".join(got) == bytes(range(256)) * 20
+    uart.rx += b"AT\r"
+    assert asyncio.run(port.read()) == b"AT\r"
+    assert SizedStream.sizes == [2048, 2048, 1024, 3]
+
+    async def idle_then_line():
+        task = asyncio.create_task(port.read())
+        await asyncio.sleep(0.01)  # the read waits on an empty UART
+        uart.rx += b"AT+CSQ\r"
+        return await task
+
+    assert asyncio.run(idle_then_line()) == b"AT+CSQ\r"
+    assert SizedStream.sizes[4:] == [256]  # no 2 KB object made for the first bytes to come
+
+
 @pytest.mark.parametrize("name", BOARDS)
 def test_flow_control_and_rate_through_the_modem(hw, tmp_path, name):
     exp = EXPECTED[name]

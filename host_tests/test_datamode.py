@@ -117,6 +117,40 @@ def test_decode_random_against_reference():
             assert decode_chunks(chunks) == want, (data, chunks)
 
 
+def test_decode_sparse_escapes_every_split():
+    # Escapes among long runs of plain bytes: the decoder hops from DLE to DLE.
+    pad = b"p" * 150
+    for case, _, _ in CASES:
+        data = pad + case + pad + case[:3] + pad
+        want = reference_decode(data)
+        for i in range(len(data) + 1):
+            assert decode_chunks([data[:i], data[i:]]) == want, (case, i)
+
+
+def test_decode_turning_dense_within_a_chunk():
+    # Sparse at first, then an escape every other byte: the rest of the chunk is decoded in
+    # whole-chunk passes; the result is the same.
+    for tail in (b"\x10\x03" * 150 + b"x\x03AT", b"\x10\x10" * 150 + b"\x10", b"\x10A" * 150):
+        data = b"p" * 300 + b"\x10\x03" + b"q" * 200 + tail
+        want = reference_decode(data)
+        for i in range(0, len(data) + 1, 7):
+            assert decode_chunks([data[:i], data[i:]]) == want, (tail[:4], i)
+
+
+def test_decode_sparse_random_against_reference():
+    x = 99
+    for _ in range(60):
+        data = bytearray()
+        for _ in range(700):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            r = (x >> 16) % 64
+            data.append(b"\x03\x10\x10\x00"[r] if r < 4 else 0x61)
+        data = bytes(data)
+        want = reference_decode(data)
+        for cut in (0, 1, 99, 350, 699, 700):
+            assert decode_chunks([data[:cut], data[cut:]]) == want, (data, cut)
+
+
 def test_lone_dle_pairs_with_next_chunk():
     d = Decoder()
     assert d.feed(b"ab\x10") == (b"ab", None)

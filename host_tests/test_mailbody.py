@@ -53,6 +53,34 @@ def test_end_marker_constant_memory():
     assert len(s.tail) <= 4
 
 
+def test_end_marker_reads_pass_uncopied():
+    s = EndScanner()
+    assert s.feed(b"first line\r\nsecond") == (b"first line\r\nsecond", None)
+    data = b" part of it\r\nthird line"
+    body, rest = s.feed(data)
+    assert body is data and rest is None  # no copy: nothing of it may begin the marker
+    assert s.feed(b"\r\n.") == (b"", None)  # held: it may begin the marker
+    assert s.feed(b"x\r\n.\r") == (b"\r\n.x", None)
+    assert s.feed(b"\nAT") == (b"\r\n", b"AT")
+
+
+def test_end_marker_random_reads():
+    r = Rand(7)
+    for _ in range(200):
+        data = b"".join([r.choice((b"ab", b"\r", b"\n", b".", b"\r\n")) for _ in range(60)])
+        data += MARK + b"AT"
+        full = b"\r\n" + data
+        i = full.find(MARK)
+        want = (full[2 : i + 2] if i > 0 else b"", full[i + 5 :])
+        chunks = []
+        k = 0
+        while k < len(data):
+            n = 1 + r.randrange(9)
+            chunks.append(data[k : k + n])
+            k += n
+        assert scan(chunks) == want, chunks
+
+
 class Rand:
     """xorshift32: the same cases on both runtimes (MicroPython's random has no Random)."""
 
@@ -129,6 +157,75 @@ def test_qp_escapes_exactly():
     assert encode(["été utf8 = x\t\x01 \n".encode()]) == b"=C3=A9t=C3=A9 utf8 =3D x=09=01=20\r\n"
     long = b"x" * 200
     assert encode([long]) == b"x" * 75 + b"=\r\n" + b"x" * 75 + b"=\r\n" + b"x" * 50 + b"\r\n"
+
+
+def test_text_only_exactly():
+    from modem.mailbody import text_only
+
+    plain = bytes(range(32, 127))
+    assert text_only(b"") and text_only(plain) and text_only(plain + b"\n" + plain)
+    assert text_only(b'it\'s \\ "q"\n')  # quotes and backslashes are text
+    for bad in (b"\r", b"\t", b"\x00", b"\x1f", b"\x7f", b"\x80", b"\xff", b"\\\x01"):
+        assert not text_only(b"a'\"" + bad + b"b\n"), bad
+    # with the caller's count of CR and LF bytes, CR LF line ends are text too
+    assert text_only(b"a b\r\n'\\\"\r\n", 4)
+    assert not text_only(b"a\tb\r\n", 2) and not text_only(b"a\x00\r\n", 2)
+    assert not text_only(b"\xc3\xa9\r\n", 2) and not text_only(b"\\\x7f\r\n", 2)
+
+
+def reference_qp(data):
+    """The body one line at a time through _qp_line: what any chunking must give."""
+    from modem.mailbody import _qp_line
+
+    lines = normalize(data)[:-2].split(b"\r\n") if data else []
+    return b"".join([_qp_line(x, True) for x in lines])
+
+
+LINES = (
+    b"2026-11-28 12:00:00 station 245 tank 3 level 071% pump 2 running ok",
+    b"x" * 75,
+    b"y" * 76,
+    b"z" * 74 + b" ",
+    b"end ",
+    b".dot first",
+    b"a=b",
+    b"tab\there",
+    b"it's",
+    b'say "hi"',
+    b"both ' and \"",
+    b"back\\slash",
+    b"",
+    b"caf\xc3\xa9",
+    b"\x01ctl",
+    b"del\x7f",
+    b"~ !",
+)
+
+
+def test_qp_lines_exactly_whatever_the_reads():
+    # Mostly CR LF text (the path that passes lines as they are), cut anywhere.
+    rnd = Rand(11)
+    for n in range(300):
+        plain = n % 2
+        lines = [
+            LINES[rnd.randrange(1 if plain else len(LINES))] for _ in range(rnd.randrange(40))
+        ]
+        ends = [b"\r\n" if n % 5 else rnd.choice((b"\r\n", b"\n", b"\r")) for _ in lines]
+        data = b"".join([x + e for x, e in zip(lines, ends)])
+        if n % 7 == 0:
+            data += b"open line"
+        cuts = sorted(rnd.randrange(len(data) + 1) for _ in range(rnd.randrange(6)))
+        chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+        assert encode(chunks) == reference_qp(data), chunks
+
+
+def test_qp_text_passes_as_it_is():
+    q = QPEncoder()
+    text = b"Tank 3 level low\r\nPump 2 off\r\n" * 20
+    assert q.feed(text) is text  # whole lines, nothing to change: no copy
+    assert q.feed(b"x" * 75 + b"\r\nopen") == b"x" * 75 + b"\r\n"
+    assert q.pending == b"open"
+    assert q.feed(b" line\r\n") == b"open line\r\n"
 
 
 def test_qp_cr_lf_split_across_chunks_is_one_line_end():

@@ -1,12 +1,13 @@
 """The firmware's own path under MicroPython, without the simulator (tools/bench_mp.py runs it).
 
-Serial bytes come from memory in the pieces a UART driver hands them (a fresh bytes object per
-read, one event-loop turn per read, as asyncio's stream does), and SMTP goes to an in-memory
-peer ("mem", also for the 32-bit webassembly VM of tools/wasm/run.mjs) or over loopback TCP to
-the peers tools/bench_mp.py starts ("tcp", MicroPython unix port, through mpnet). Prints one
-"key value" line per figure. Heap figures are gc.mem_alloc() after gc.collect(): the live
-heap, sampled at every serial read and write and every write to the network while --probe is
-given (so the peak of the data phase is seen), never in a timed run.
+Serial bytes come from memory in the pieces a UART driver hands them: what is waiting, up to
+the firmware's read buffer (read=, 2048 as mpboard.UARTPort; 256 stands for a slow host), a
+fresh bytes object per read, one event-loop turn per read, as asyncio's stream does. SMTP goes
+to an in-memory peer ("mem", also for the 32-bit webassembly VM of tools/wasm/run.mjs) or over
+loopback TCP to the peers tools/bench_mp.py starts ("tcp", MicroPython unix port, through
+mpnet). Prints one "key value" line per figure. Heap figures are gc.mem_alloc() after
+gc.collect(): the live heap, sampled at every serial read and write and every write to the
+network while --probe is given (so the peak of the data phase is seen), never in a timed run.
 
     micropython benchcore.py mail|sockets|many|cell [key=value ...]
 """

@@ -18,7 +18,9 @@ data phase's peak is seen, and one every 50 ms.
 import gc
 import sys
 
-_READ_SIZE = 256  # one serial read, as mpboard.UARTPort reads a board's UART
+# One serial read of the stream: a slow host's pieces. A board reads what its UART holds, up
+# to 2 KB (mpboard.UARTPort): --read-size 2048 reads as one whose host is ahead of it.
+_READ_SIZE = 256
 
 
 def log(msg):

@@ -24,17 +24,3 @@ async def wait_for(aw, timeout_s):
     if timeout_s is None:
         return await aw
     return await asyncio.wait_for(aw, timeout_s)
-
-
-_TEXT = bytes(range(32, 127)) + b"\n"
-if hasattr(b"", "translate"):  # CPython: one C pass without creating int objects
-
-    def text_only(data):
-        """True when data holds only printable ASCII and LF."""
-        return not data.translate(None, _TEXT)
-
-else:  # MicroPython: min/max iterate bytes in C without allocating
-
-    def text_only(data):
-        """True when data holds only printable ASCII and LF."""
-        return not data or (max(data) < 127 and min(data.replace(b"\n", b"A")) >= 32)

@@ -12,6 +12,13 @@ DLE = b"\x10"
 _DLE2 = b"\x10\x10"
 _DLE_ETX = b"\x10\x03"
 _DLE_BYTE = const(0x10)
+_ETX_BYTE = const(0x03)
+# Escapes are looked at one by one while there are few: more than _SAMPLE_MAX DLEs in the
+# _SAMPLE bytes from the first one, or more than one in 2**_SPARSE bytes of the chunk, and the
+# chunk (or its rest) is decoded with a few replace() passes over all of it instead.
+_SAMPLE = const(128)
+_SAMPLE_MAX = const(4)
+_SPARSE = const(5)
 _PLUSES = b"+++"
 
 
@@ -50,11 +57,48 @@ class Decoder:
         if self.dle:
             data = DLE + data
             self.dle = False
-        if DLE not in data:  # nothing escaped: the first ETX is the close
+        d = data.find(DLE)
+        if d < 0:  # nothing escaped: the first ETX is the close
             e = data.find(ETX)
             if e < 0:
                 return data, None
             return data[:e], data[e + 1 :]
+        if data.count(DLE, d, d + _SAMPLE) > _SAMPLE_MAX:
+            return self._dense(data)
+        # Few escapes (random binary: about one byte in 85): hop from DLE to DLE with find and
+        # keep the runs between them as they are; one join at the end. More hops than
+        # n >> _SPARSE: the rest goes through _dense, so no chunk costs a hop per byte.
+        n = len(data)
+        hops = n >> _SPARSE
+        out = []
+        i = 0  # the first byte not yet passed on
+        e = data.find(ETX)
+        while d >= 0 and not 0 <= e < d:  # stop at a bare ETX (one before the next DLE)
+            hops -= 1
+            if hops < 0:
+                out.append(data[i:d])  # data up to this DLE, which starts a fresh escape
+                payload, rest = self._dense(data[d:])
+                out.append(payload)
+                return b"".join(out), rest
+            if d + 1 == n:  # a DLE at the end pairs with the next chunk's first byte
+                self.dle = True
+                out.append(data[i:d])
+                return b"".join(out), None
+            c = data[d + 1]
+            if c == _DLE_BYTE or c == _ETX_BYTE:
+                out.append(data[i:d])
+                i = d + 1  # the escaped byte is data: it starts the next run
+                if e == i:
+                    e = data.find(ETX, d + 2)
+                d = data.find(DLE, d + 2)
+            else:  # a DLE before any other byte stays data
+                d = data.find(DLE, d + 1)
+        end = n if e < 0 else e
+        out.append(data if i == 0 and end == n else data[i:end])
+        return b"".join(out), (None if e < 0 else data[e + 1 :])
+
+    def _dense(self, data):
+        # Many escapes: a few C-level passes over the whole chunk instead of a hop per DLE.
         u = data.replace(_NUL, _T_NUL) if _NUL in data else data
         # replace() pairs left to right, as the escaping does: DLE DLE DLE ETX is DLE, ETX.
         u = u.replace(_DLE2, _T_DLE).replace(_DLE_ETX, _T_ETX)

@@ -2,10 +2,10 @@
 
 import binascii
 
-from .compat import const, text_only
-from .smtpdata import DataEncoder
+from .compat import const
 
 _MARK = b"\r\n.\r\n"  # end of the host's data [READ p23]
+_EQ = b"="
 _QP_LINE = const(76)  # RFC 2045 6.7 (5): encoded lines at most 76 characters
 _HEADER_CAP = const(4096)  # host header block kept to merge it with ours
 _FIRST_CAP = const(998)  # how much of the first line decides header vs body
@@ -43,11 +43,42 @@ KNOWN = (
 )
 
 
+# Printable ASCII: lines that quoted-printable leaves as they are (here, not in compat: only a
+# mail's body needs it, and compat is loaded from start-up on).
+_TEXT = bytes(range(32, 127)) + b"\n"
+_TEXT_CR = _TEXT + b"\r"
+if hasattr(b"", "translate"):  # CPython: one C pass without creating int objects
+
+    def text_only(data, ends=0):
+        """True when data holds only printable ASCII and LF; and CR when the caller counted
+        `ends` CR and LF bytes in it (its line ends)."""
+        return not data.translate(None, _TEXT_CR if ends else _TEXT)
+
+else:  # MicroPython: no translate; min/max would take a Python object per byte
+
+    def text_only(data, ends=0):
+        """True when data holds only printable ASCII and LF; and CR when the caller counted
+        `ends` CR and LF bytes in it (its line ends)."""
+        if not data:
+            return True
+        # repr() escapes, in C, each byte outside 32..126 (LF and CR as 2 characters, the
+        # others as 4), a backslash and maybe a quote: nothing but the line ends grew it.
+        grew = len(repr(data)) - len(data) - 3
+        if grew == (ends or data.count(b"\n")):
+            return True
+        if ends:
+            data = data.replace(b"\r", b"\n")
+        # backslashes or quotes, or bytes outside the set: look at each byte
+        return max(data) < 127 and min(data.replace(b"\n", b"A")) >= 32
+
+
 class EndScanner:
     """Finds CR LF . CR LF in the serial stream, even split across reads, in constant memory.
 
     The CR LF before the dot ends the last body line (RFC 5321 4.1.1.4), so it stays in the
-    body. A "." CR LF as the very first bytes is an empty body.
+    body. A "." CR LF as the very first bytes is an empty body. A read passes on as it is (no
+    copy) unless it ends in the start of a marker (CR, CR LF, CR LF ".", CR LF "." CR): those
+    few bytes are held back and go in front of the next read.
     """
 
     def __init__(self):
@@ -57,19 +88,38 @@ class EndScanner:
 
     def feed(self, data):
         """Return (body_bytes, rest); rest is None until the marker was seen."""
-        buf = self.tail + data
+        v = self.virtual
+        buf = self.tail + data if self.tail else data
         i = buf.find(_MARK)
         if i >= 0:
-            body = buf[self.virtual : i + 2] if i + 2 > self.virtual else b""
+            body = buf[v : i + 2] if i + 2 > v else b""
             self.done = True
             self.tail = b""
             return body, buf[i + 5 :]
-        keep = 4 if len(buf) > 4 else len(buf)
+        keep = _held(buf)
         cut = len(buf) - keep
-        body = buf[self.virtual : cut] if cut > self.virtual else b""
-        self.virtual = self.virtual - cut if cut < self.virtual else 0
-        self.tail = buf[cut:]
-        return body, None
+        if keep:
+            self.tail = buf[cut:]
+            if not cut:
+                return b"", None
+        else:
+            self.tail = b""
+            if not v:
+                return buf, None
+        self.virtual = v - cut if cut < v else 0
+        return (buf[v:cut] if cut > v else b""), None
+
+
+def _held(buf):
+    """How many of buf's last bytes may begin the end marker (0 to 4)."""
+    c = buf[-1:]
+    if c == b"\r":
+        return 4 if buf[-4:] == b"\r\n.\r" else 1
+    if c == b"\n":
+        return 2 if buf[-2:] == b"\r\n" else 0
+    if c == b".":
+        return 3 if buf[-3:] == b"\r\n." else 0
+    return 0
 
 
 def header_name(line):
@@ -105,6 +155,11 @@ class QPEncoder:
             return b""
         if self.cr and data[:1] == b"\n":
             data = data[1:]
+        elif data[-1:] != b"\r":
+            out = self._as_is(data)
+            if out is not None:
+                self.cr = False
+                return out
         self.cr = data[-1:] == b"\r"
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         j = data.rfind(b"\n")
@@ -119,6 +174,35 @@ class QPEncoder:
             return b"\r\n".join(lines) + b"\r\n" + self._long()
         out = [_qp_line(line, True) for line in lines]
         return b"".join(out) + self._long()
+
+    def _as_is(self, data):
+        """The usual case, CR LF lines that quoted-printable leaves as they are: the whole lines
+        of pending + data, unchanged, or None when some line needs more than that. One pass
+        per line end (find) and a few C-level scans of the chunk; no split, no join."""
+        buf = self.pending + data if self.pending else data
+        if buf[:1] == b"." or _EQ in buf:
+            return None
+        last = len(buf) - 1
+        i = -1  # the line end before the current line
+        n = 0  # line ends
+        j = buf.find(b"\n")
+        while j >= 0:
+            # a CR LF; RFC 2045 6.7 (5), (3): at most 76 characters, no space at the end;
+            # RFC 5321 4.5.2: no dot first on the next line (it would need a second one)
+            if j - i > _QP_LINE + 1 or j < 2 or buf[j - 1] != 13 or buf[j - 2] == 32:
+                return None
+            if j < last and buf[j + 1] == 46:
+                return None
+            n += 1
+            i = j
+            j = buf.find(b"\n", j + 1)
+        if not n or buf.count(b"\r") != n or not text_only(buf, 2 * n):
+            return None
+        if i == last:
+            self.pending = b""
+            return buf
+        self.pending = buf[i + 1 :]
+        return buf[: i + 1] + self._long()
 
     def _long(self):
         if len(self.pending) <= _PENDING_CAP:
@@ -221,7 +305,7 @@ class BodyComposer:
         self.hdr = []
         self.hdr_size = 0
         self.partial = b""
-        self.raw = DataEncoder()
+        self.raw = None  # the host's own body (mode 2): smtpdata.DataEncoder, loaded then
         self.qp = QPEncoder()
 
     def _ours(self, skip):
@@ -289,6 +373,9 @@ class BodyComposer:
         out = self._ours(names) + b"".join(h + b"\r\n" for h in self.hdr) + b"\r\n"
         self.hdr = []
         self.mode = 2
+        from .smtpdata import DataEncoder  # here: a plain-text body never needs its code
+
+        self.raw = DataEncoder()
         return out + self.raw.feed(rest)
 
     def finish(self):
