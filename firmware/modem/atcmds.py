@@ -38,6 +38,13 @@ def group_lines(m, group, profile=None):
     return out
 
 
+def _set_value(m, key, value):
+    at = dict(m.values.stored)  # changed only once it is stored (34824 otherwise)
+    at[key] = value
+    m.save("at", at)
+    m.values.stored = at
+
+
 def check_idle(m):
     """S000333D p53: parameters may be written only while no service uses the stack."""
     if m.busy:
@@ -61,9 +68,9 @@ async def _param(m, p, form, args):
                 raise ATError(BAD_VALUE)
         else:
             raise ATError(SYNTAX)
-        m.set_value("%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
+        _set_value(m, "%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
     else:
-        m.set_value(p[0], params.validate(p, params.unquote(args)))
+        _set_value(m, p[0], params.validate(p, params.unquote(args)))
     return []
 
 
@@ -138,7 +145,7 @@ def _rec_add(i):
             params.validate(p, a)
         # Entered addresses replace all earlier ones [READ p18]; stored comma separated, within
         # the same 400 characters as AT#RECi= allows.
-        m.set_value("REC%d" % i, params.validate(p, ",".join(addrs)))
+        _set_value(m, "REC%d" % i, params.validate(p, ",".join(addrs)))
         return []
 
     return h
@@ -168,7 +175,7 @@ def _body(i):
         body = "\r\n".join(lines)
         if over or len(body) > p[2]:
             raise ATError(BAD_VALUE)
-        m.set_value(name, body)
+        _set_value(m, name, body)
         return []
 
     return h

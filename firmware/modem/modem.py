@@ -182,24 +182,6 @@ class Modem:
         except OSError:
             raise ATError(EEPROM_WRITE) from None
 
-    def set_value(self, key, value):
-        at = dict(self.values.stored)  # changed only once it is stored (34824 otherwise)
-        at[key] = value
-        self.save("at", at)
-        self.values.stored = at
-
-    def set_gsm(self, key, value):
-        self.gsm[key] = value
-        self.save("gsm", dict(self.gsm))
-
-    def factory_reset(self):
-        """Every stored setting back to its default; the running E/V/Q profile is kept."""
-        profile = self.profile
-        self.saved = {}
-        self.save("gsm", {"WOPEN": self.gsm["WOPEN"]})
-        self.load()
-        self.profile = profile
-
     # ---------------------------------------------------------------- session
     async def session_down(self):
         if self.hangup is not None:
@@ -209,16 +191,6 @@ class Modem:
             await self.board.net.down()
         self.session = None
         self.state = "IDLE"
-
-    async def restart(self):
-        """AT+CFUN / AT+WOPEN=0: drop the session and services, reload settings as at power-up."""
-        await self.session_down()
-        self.busy = set()
-        self.attached = True
-        self.radio = True
-        self.reported = (0, 0)  # as at power-up: the registration is reported again
-        self.load()
-        self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
 
     # ---------------------------------------------------------------- output
     def emit(self, data):
@@ -401,28 +373,12 @@ class Modem:
                 await self.flush()  # the echo goes at once, as a modem's does; then the answer
                 await self.execute(line, self.lines.overflow)
                 await self.flush()
-                if self.reboot:
-                    await self._reboot()
+                if self.reboot:  # AT+CFUN=1,1, AT#RESET
+                    await _module("basic").reboot(self)
                 self.kick_outbox()
         finally:
             watch.cancel()
             await self.pause_outbox()
-
-    async def _reboot(self):
-        """AT+CFUN=1,1 / AT#RESET=0, once the OK is out: a board restarts for real
-        (board.reset() does not return); on a PC this modem starts again as at power-up:
-        settings kept, the IP session, sockets, SMS settings not saved and the bytes the
-        host sent meanwhile gone, as on the original."""
-        await self.session_down()
-        await self.pause_outbox()
-        self.board.reset()
-        _unload(_TURNS)
-        KEEP.clear()
-        port = self.port
-        self.__init__(self.board)
-        self.port = port
-        await self.start()
-        self.report_registration()
 
     # ---------------------------------------------------------------- registration reports
     def reg_stat(self, kind):
@@ -466,11 +422,6 @@ class Modem:
                 self.kick_outbox()
 
     # ---------------------------------------------------------------- outbox
-    def outbox_added(self):
-        """A mail was queued: try at once unless older mails wait for a retry."""
-        if self.outq[0] is None:
-            self.outq[0] = self.board.clock.ticks_ms()
-
     def kick_outbox(self):
         """Start the background delivery when a mail is due, the link is there and no host
         service runs (docs/outbox.md)."""
