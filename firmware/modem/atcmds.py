@@ -1,6 +1,8 @@
 """AT# parameter commands, display commands and multi-line entries (S000333D ch.2-8)."""
 
-from .compat import const
+import gc
+
+from .compat import INTERN, const
 from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING, SYNTAX
 from .entry import read_block
 from . import params, version
@@ -39,6 +41,14 @@ def group_lines(m, group, profile=None):
 
 
 def _set_value(m, key, value):
+    if INTERN:
+        # MicroPython: what is stored outlives the command; made after a collection, it takes
+        # the lowest free space, not wherever the command's garbage left the allocator, which
+        # split the heap for good (make bench, Fragmentation).
+        gc.collect()
+        key = key.encode().decode()
+        if isinstance(value, str):
+            value = value.encode().decode()
     at = dict(m.values.stored)  # changed only once it is stored (34824 otherwise)
     at[key] = value
     m.save("at", at)
