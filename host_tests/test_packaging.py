@@ -159,7 +159,7 @@ def test_deploy_dry_run_builds_and_prints_the_commands(tmp_path, board):
     assert steps[1] == ["fs", "cp"] + [str(build / "lib" / (p[:-3] + ".mpy")) for p in modules] + [
         ":lib/modem/"
     ]
-    lib = ("cellmods", "cellular", "mpboard", "mpcell", "mpnet", "mpsock")
+    lib = ("cellmods", "cellular", "mpboard", "mpcell", "mpnet", "mpserve", "mpsock")
     assert steps[2] == ["fs", "cp"] + [str(build / "lib" / (n + ".mpy")) for n in lib] + [":lib/"]
     assert steps[3] == ["fs", "cp", str(build / "board.py"), ":board.py"]
     assert steps[4] == ["fs", "cp", str(build / "main.py"), ":main.py"]

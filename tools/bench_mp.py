@@ -264,7 +264,7 @@ def run_mp(script, args, heap):
 
 
 # Import order of a modem that starts, then sends a mail (mail pulls mailbody, smtp...; the
-# first network call mpsock).
+# first network call mpsock; a listener, UDP or PING mpserve).
 IMPORT_ORDER = (
     "asyncio",
     "ssl",
@@ -278,6 +278,7 @@ IMPORT_ORDER = (
     "modem.session",
     "modem.mail",
     "mpsock",
+    "mpserve",
 )
 
 
@@ -311,8 +312,8 @@ CORE = os.path.join(TOOLS, "benchcore.py")
 WASM_DIR = os.path.join(TOOLS, "wasm")
 WASM_BUILD = os.path.join(BUILD, "wasm")
 # Modules a board has in C that this port has as Python code (binascii), or lacks (socket: a
-# one-line stand-in; mpsock, its only user, never loads with in-memory peers): imported before
-# the figures are taken.
+# one-line stand-in; mpsock and mpserve, its only users, never load with in-memory peers):
+# imported before the figures are taken.
 WASM_PRELOAD = "binascii,socket,time,os,random"
 
 

@@ -4,8 +4,8 @@
     python tools/deploy.py --board rp2040 --port /dev/ttyACM0 --dry-run
     python tools/deploy.py --package-json     # rewrite package.json (mip) from firmware/
 
-Layout on the board: /lib/modem/*.mpy, /lib/mpboard.mpy, /lib/mpnet.mpy, /lib/mpsock.mpy
-(bytecode, so the board does not compile them in its small heap), /board.py
+Layout on the board: /lib/modem/*.mpy, /lib/mpboard.mpy, /lib/mpnet.mpy, /lib/mpsock.mpy,
+/lib/mpserve.mpy (bytecode, so the board does not compile them in its small heap), /board.py
 (boards/<board>/board.py: pins, editable), /main.py. The copy runs in one mpremote session that
 does not soft-reset ("resume"): mpremote's Ctrl-C stops the running modem and main.py hands
 the watchdog to a timer, so the copy is not cut short. /safe exists while the files change (a
@@ -42,8 +42,8 @@ for d in ("/lib", "/lib/modem"):
         os.mkdir(R + d)
     except OSError:
         pass
-old = ["/lib/mpboard.py", "/lib/mpnet.py", "/lib/mpsock.py"]
-old += ["/mpboard.py", "/mpnet.py", "/mpsock.py"]
+old = ["/lib/mpboard.py", "/lib/mpnet.py", "/lib/mpserve.py", "/lib/mpsock.py"]
+old += ["/mpboard.py", "/mpnet.py", "/mpserve.py", "/mpsock.py"]
 for d in ("/lib/modem", "/modem"):
     try:
         old += [d + "/" + n for n in os.listdir(R + d) if n.endswith(".py")]
@@ -73,7 +73,7 @@ def firmware_modules():
     for name in sorted(os.listdir(os.path.join(FIRMWARE, "modem"))):
         if name.endswith(".py"):
             out.append((os.path.join(FIRMWARE, "modem", name), "lib/modem/" + name[:-3]))
-    for name in ("cellmods", "cellular", "mpboard", "mpcell", "mpnet", "mpsock"):
+    for name in ("cellmods", "cellular", "mpboard", "mpcell", "mpnet", "mpserve", "mpsock"):
         out.append((os.path.join(FIRMWARE, name + ".py"), "lib/" + name))
     return out
 
