@@ -168,6 +168,8 @@ def test_deploy_dry_run_builds_and_prints_the_commands(tmp_path, board):
         "mpboard",
         "mpcell",
         "mpnet",
+        "mpserve",
+        "mpsock",
     )
     assert steps[2] == ["fs", "cp"] + [str(build / "lib" / (n + ".mpy")) for n in lib] + [":lib/"]
     assert steps[3] == ["fs", "cp", str(build / "board.py"), ":board.py"]

@@ -264,7 +264,8 @@ def run_mp(script, args, heap):
     return r.stdout
 
 
-# Import order of a modem that starts, then sends a mail (mail pulls mailbody, smtp...).
+# Import order of a modem that starts, then sends a mail (mail pulls mailbody, smtp...; the
+# first network call mpsock; a listener, UDP or PING mpserve).
 IMPORT_ORDER = (
     "asyncio",
     "ssl",
@@ -277,6 +278,8 @@ IMPORT_ORDER = (
     "modem.atcmds",
     "modem.session",
     "modem.mail",
+    "mpsock",
+    "mpserve",
 )
 
 
@@ -310,7 +313,8 @@ CORE = os.path.join(TOOLS, "benchcore.py")
 WASM_DIR = os.path.join(TOOLS, "wasm")
 WASM_BUILD = os.path.join(BUILD, "wasm")
 # Modules a board has in C that this port has as Python code (binascii), or lacks (socket: a
-# one-line stand-in, mpnet only imports the name): imported before the figures are taken.
+# one-line stand-in; mpsock and mpserve, its only users, never load with in-memory peers):
+# imported before the figures are taken.
 WASM_PRELOAD = "binascii,socket,time,os,random"
 
 
@@ -368,7 +372,7 @@ def _wasm_files():
     stub = os.path.join(WASM_BUILD, "stub")
     os.makedirs(stub, exist_ok=True)
     with open(os.path.join(stub, "socket.py"), "w") as f:
-        f.write('"""No sockets in the webassembly port: mpnet imports the name only."""\n')
+        f.write('"""No sockets in the webassembly port: the peers are in memory."""\n')
     rom = os.path.join(WASM_BUILD, "rom")
     shutil.rmtree(rom, ignore_errors=True)
     shutil.copytree(build_dir, os.path.join(rom, "lib"), ignore=shutil.ignore_patterns("run.mpy"))
@@ -556,6 +560,20 @@ def print_fragmentation(n=1000, heap="96wk"):
             )
         )
     print("  %s" % ("no MemoryError" if "rounds %d" % n in out else "did not finish"))
+    # Where objects land shifts with every change of the code: one heap size is a draw. The
+    # same at neighbouring sizes shows whether a figure above is luck.
+    cells = []
+    for h in ("88wk", "92wk", "100wk", "104wk"):
+        try:
+            _, out = core_unix(["many", "n=200", "every=200"], h)
+        except Failed:
+            cells.append("%s FAILS" % h)
+            continue
+        free = [int(f) * 32 for f in re.findall(r"max free sz: (\d+)", out)]
+        ok = "" if "rounds 200" in out else " (did not finish)"
+        cells.append("%s %d -> %d%s" % (h, free[2], free[-1], ok) if len(free) > 3 else h + " ?")
+    print("  other heaps, largest free block after round 1 -> round 200 (bytes):")
+    print("    " + "; ".join(cells))
     print()
 
 

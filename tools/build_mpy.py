@@ -4,7 +4,7 @@ make mpy (or .venv/bin/python tools/build_mpy.py) compiles every .py under firmw
 build/mpy/ (the same tree, .mpy), stops with exit 1 on any compile error, and prints each .mpy
 size and the total: what a board's flash holds. unix_build() keeps build/unix/ current for the
 MicroPython unix port (the simulator with --runtime micropython, tools/bench_mp.py): the core,
-mpnet and boards/unix/*.py, recompiled when stale.
+mpnet, mpsock, mpserve and boards/unix/*.py, recompiled when stale.
 """
 
 import os
@@ -44,9 +44,9 @@ def firmware_sources():
 
 
 def unix_sources():
-    """What the unix port runs: the core package, mpnet, the cellular driver, boards/unix/
-    (board.py, run.py) and what it shares with the CPython host board (boards/host/pcboard.py,
-    the simulated module simcell.py, simcmds.py and cellboard.py)."""
+    """What the unix port runs: the core package, mpnet, mpsock, mpserve, the cellular driver,
+    boards/unix/ (board.py, run.py) and what it shares with the CPython host board
+    (boards/host/pcboard.py, the simulated module simcell.py, simcmds.py and cellboard.py)."""
     core = [s for s in firmware_sources() if s[1].startswith("modem" + os.sep)]
     unix = os.path.join(ROOT, "boards", "unix")
     return core + [
@@ -54,6 +54,8 @@ def unix_sources():
         (os.path.join(FIRMWARE, "cellat.py"), "cellat.mpy"),
         (os.path.join(FIRMWARE, "cellsms.py"), "cellsms.mpy"),
         (os.path.join(FIRMWARE, "cellsession.py"), "cellsession.mpy"),
+        (os.path.join(FIRMWARE, "mpsock.py"), "mpsock.mpy"),
+        (os.path.join(FIRMWARE, "mpserve.py"), "mpserve.mpy"),
         (os.path.join(FIRMWARE, "cellular.py"), "cellular.mpy"),
         (os.path.join(FIRMWARE, "cellmods.py"), "cellmods.mpy"),
         (os.path.join(ROOT, "boards", "host", "pcboard.py"), "pcboard.mpy"),

@@ -4,13 +4,13 @@
     python tools/deploy.py --board rp2040 --port /dev/ttyACM0 --dry-run
     python tools/deploy.py --package-json     # rewrite package.json (mip) from firmware/
 
-Layout on the board: /lib/modem/*.mpy, /lib/mpboard.mpy, /lib/mpnet.mpy (bytecode, so the board
-does not compile them in its small heap), /board.py (boards/<board>/board.py: pins, editable),
-/main.py. The copy runs in one mpremote session that does not soft-reset ("resume"): mpremote's
-Ctrl-C stops the running modem and main.py hands the watchdog to a timer, so the copy is not cut
-short. /safe exists while the files change (a reset in between boots into safe mode) and is
-removed at the end, then the board resets into the new firmware. Unchanged files are skipped
-(mpremote compares hashes).
+Layout on the board: /lib/modem/*.mpy, /lib/mpboard.mpy, /lib/mpnet.mpy, /lib/mpsock.mpy,
+/lib/mpserve.mpy (bytecode, so the board does not compile them in its small heap), /board.py
+(boards/<board>/board.py: pins, editable), /main.py. The copy runs in one mpremote session that
+does not soft-reset ("resume"): mpremote's Ctrl-C stops the running modem and main.py hands
+the watchdog to a timer, so the copy is not cut short. /safe exists while the files change (a
+reset in between boots into safe mode) and is removed at the end, then the board resets into
+the new firmware. Unchanged files are skipped (mpremote compares hashes).
 """
 
 import argparse
@@ -42,7 +42,8 @@ for d in ("/lib", "/lib/modem"):
         os.mkdir(R + d)
     except OSError:
         pass
-old = ["/lib/mpboard.py", "/lib/mpnet.py", "/mpboard.py", "/mpnet.py"]
+old = ["/lib/mpboard.py", "/lib/mpnet.py", "/lib/mpserve.py", "/lib/mpsock.py"]
+old += ["/mpboard.py", "/mpnet.py", "/mpserve.py", "/mpsock.py"]
 for d in ("/lib/modem", "/modem"):
     try:
         old += [d + "/" + n for n in os.listdir(R + d) if n.endswith(".py")]
@@ -81,6 +82,8 @@ def firmware_modules():
         "mpboard",
         "mpcell",
         "mpnet",
+        "mpserve",
+        "mpsock",
     ):
         out.append((os.path.join(FIRMWARE, name + ".py"), "lib/" + name))
     return out

@@ -83,8 +83,8 @@ MUTATIONS = [
      "            if self.dle:\n                m.emit(ETX)\n            m.code(",
      "            m.code(", ["test_sockets"]),
     # -- boards
-    ("no watchdog feed before blocking DNS", "firmware/mpnet.py",
-     "        if self.before_block:\n            self.before_block()\n", "",
+    ("no watchdog feed before blocking DNS", "firmware/mpsock.py",
+     "    if net.before_block:\n        net.before_block()\n", "",
      ["test_boards"]),
 ]  # fmt: skip
 

@@ -1,6 +1,8 @@
 """AT# parameter commands, display commands and multi-line entries (S000333D ch.2-8)."""
 
-from .compat import const
+import gc
+
+from .compat import INTERN, const
 from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING, SYNTAX
 from .entry import read_block
 from . import params, version
@@ -38,6 +40,21 @@ def group_lines(m, group, profile=None):
     return out
 
 
+def _set_value(m, key, value):
+    if INTERN:
+        # MicroPython: what is stored outlives the command; made after a collection, it takes
+        # the lowest free space, not wherever the command's garbage left the allocator, which
+        # split the heap for good (make bench, Fragmentation).
+        gc.collect()
+        key = key.encode().decode()
+        if isinstance(value, str):
+            value = value.encode().decode()
+    at = dict(m.values.stored)  # changed only once it is stored (34824 otherwise)
+    at[key] = value
+    m.save("at", at)
+    m.values.stored = at
+
+
 def check_idle(m):
     """S000333D p53: parameters may be written only while no service uses the stack."""
     if m.busy:
@@ -61,9 +78,9 @@ async def _param(m, p, form, args):
                 raise ATError(BAD_VALUE)
         else:
             raise ATError(SYNTAX)
-        m.set_value("%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
+        _set_value(m, "%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
     else:
-        m.set_value(p[0], params.validate(p, params.unquote(args)))
+        _set_value(m, p[0], params.validate(p, params.unquote(args)))
     return []
 
 
@@ -138,7 +155,7 @@ def _rec_add(i):
             params.validate(p, a)
         # Entered addresses replace all earlier ones [READ p18]; stored comma separated, within
         # the same 400 characters as AT#RECi= allows.
-        m.set_value("REC%d" % i, params.validate(p, ",".join(addrs)))
+        _set_value(m, "REC%d" % i, params.validate(p, ",".join(addrs)))
         return []
 
     return h
@@ -168,7 +185,7 @@ def _body(i):
         body = "\r\n".join(lines)
         if over or len(body) > p[2]:
             raise ATError(BAD_VALUE)
-        m.set_value(name, body)
+        _set_value(m, name, body)
         return []
 
     return h

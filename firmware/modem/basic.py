@@ -82,10 +82,50 @@ async def _module_radio(m, on):
         await cell.radio(m, on)
 
 
+def _set_gsm(m, key, value):
+    """A GSM-level setting that persists as soon as it is set (Wavecom keeps it in EEPROM)."""
+    m.gsm[key] = value
+    m.save("gsm", dict(m.gsm))
+
+
+def _factory_reset(m):
+    """Every stored setting back to its default; the running E/V/Q profile is kept."""
+    profile = m.profile
+    m.saved = {}
+    m.save("gsm", {"WOPEN": m.gsm["WOPEN"]})
+    m.load()
+    m.profile = profile
+
+
 async def _restart(m):
-    """AT+CFUN=1, AT+WOPEN: as at power-up, the radio on."""
-    await m.restart()
-    await _module_radio(m, True)
+    """AT+CFUN=1 / AT+WOPEN=0: drop the session and services, reload settings as at power-up."""
+    await m.session_down()
+    m.busy = set()
+    m.attached = True
+    m.radio = True
+    m.reported = (0, 0)  # as at power-up: the registration is reported again
+    m.load()
+    m.board.apply_serial(m.profile["IPR"], m.profile["IFC"])
+    await _module_radio(m, True)  # a board's cellular module: its radio on, as at power-up
+
+
+async def reboot(m):
+    """AT+CFUN=1,1 / AT#RESET=0, once the OK is out (Modem.run calls it): a board restarts for
+    real (board.reset() does not return); on a PC this modem starts again as at power-up:
+    settings kept, the IP session, sockets, SMS settings not saved and the bytes the host sent
+    meanwhile gone, as on the original."""
+    from .modem import _TURNS, KEEP, _unload
+
+    await m.session_down()
+    await m.pause_outbox()
+    m.board.reset()
+    _unload(_TURNS)  # this module too: the modem starts without handler modules
+    KEEP.clear()
+    port = m.port
+    m.__init__(m.board)
+    m.port = port
+    await m.start()
+    m.report_registration()
 
 
 async def _radio_off(m):
@@ -154,7 +194,7 @@ def _setting(key, lo, hi, reply):
         (v,) = _ints(args, 1, 1)
         if v < lo or v > hi:
             raise ATError()
-        m.set_gsm(key, v)
+        _set_gsm(m, key, v)
         return []
 
     return h
@@ -168,13 +208,13 @@ async def _wopen(m, form, args):
             # Here: factory reset of every AT# parameter (docs/commands.md).
             if m.gsm["WOPEN"]:
                 raise ATError(3, plus=True)
-            m.factory_reset()
+            _factory_reset(m)
             return []
         if v not in (0, 1):
             raise ATError()
         if v == 0:
             await _restart(m)
-        m.set_gsm("WOPEN", v)
+        _set_gsm(m, "WOPEN", v)
         return []
     if form == "read":
         return ["+WOPEN: %d" % m.gsm["WOPEN"]]
@@ -239,7 +279,7 @@ def _creg(key, reply):
         (v,) = _ints(args, 1, 1)
         if v > 2:
             raise ATError()
-        m.set_gsm(key, v)
+        _set_gsm(m, key, v)
         return []
 
     return h
@@ -293,7 +333,7 @@ async def _cgdcont(m, form, args):
         if kind not in ("IP", "PPP", "IPV6") or len(apn) > 100 or not params.printable(apn):
             raise ATError()
         ctx[cid] = [kind, apn]
-    m.set_gsm("CGDCONT", ctx)
+    _set_gsm(m, "CGDCONT", ctx)
     return []
 
 
@@ -362,7 +402,7 @@ def _presentation(key, reply, hi, status):
         (v,) = _ints(args, 1, 1)
         if v > hi:
             raise ATError()
-        m.set_gsm(key, v)
+        _set_gsm(m, key, v)
         return []
 
     return h
@@ -380,7 +420,7 @@ async def _ksleep(m, form, args):
     v = _ints(args, 1, 3)
     if v[0] > 2:
         raise ATError()
-    m.set_gsm("KSLEEP", v[0])
+    _set_gsm(m, "KSLEEP", v[0])
     return []
 
 
@@ -414,7 +454,7 @@ async def _cops(m, form, args):
     if mode == 3:  # only the format of the read answer
         if len(parts) != 2:
             raise ATError()
-        m.set_gsm("COPSF", f)
+        _set_gsm(m, "COPSF", f)
         return []
     if mode == 2:
         await _radio_off(m)

@@ -8,35 +8,28 @@ from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNK
 from .lineio import LineReader
 from . import params
 
-# Extended commands, one line each: name, handler module, forms (x exec, s set, r read,
-# t test). A handler module is imported when first needed; the mail modules are dropped again
-# after each use, so their RAM is free while the modem waits (docs/design.md). Parameters of
-# params.table() need no line: modem.atcmds handles them.
+# Extended commands: a ":module" line names a handler module, the lines below it its commands:
+# name, forms (x exec, s set, r read, t test). A handler module is imported when first needed;
+# the mail modules are dropped again after each use, so their RAM is free while the modem
+# waits (docs/design.md). Parameters of params.table() need no line: modem.atcmds handles them.
 COMMANDS = (
-    "\n+CGMI basic xt\n+GMI basic xt\n+CGMM basic xt\n+GMM basic xt\n+CGMR basic xt\n"
-    "+GMR basic xt\n+CGSN basic xt\n+GSN basic xt\n+CFUN basic srt\n+WIND basic srt\n"
-    "+WOPEN basic srt\n+CMEE basic srt\n+CPIN basic srt\n+CSQ basic xt\n+CREG basic srt\n"
-    "+CGREG basic srt\n+CGATT basic srt\n+CGDCONT basic srt\n+IPR basic srt\n"
-    "+IFC basic srt\n+ICF basic srt\n+CNUM basic xt\n+KSLEEP basic srt\n+CLIP basic srt\n"
-    "+CLIR basic srt\n+CRC basic srt\n+CPOF basic xs\n+CIMI basic xt\n+CCID basic xrt\n"
-    "+COPS basic srt\n+CCED basic st\n#RESET basic sxt\n"
-    "+CMGF sms srt\n+CSMP sms srt\n+CSCA sms srt\n+CNMI sms srt\n+CPMS sms srt\n"
-    "+CSDH sms srt\n+CSCS sms srt\n+CSMS sms srt\n+CSAS sms xt\n+CRES sms xt\n"
-    "+CMGS sms st\n+CMGL sms xst\n+CMGR sms st\n+CMGD sms st\n"
-    "#CONNECTIONSTART session x\n#CONNECTIONSTOP session x\n#DISPLAYIP session x\n"
-    "#VSTATE session x\n"
-    "#PUTMAIL mail x\n#SENDMAIL1 mail x\n#SENDMAIL2 mail x\n#SENDMAIL3 mail x\n"
-    "#SENDMAIL mail sx\n#SMTPLOG mail x\n#GETMAIL getmail x\n"
-    "#BODY1 atcmds srtx\n#BODY2 atcmds srtx\n#BODY3 atcmds srtx\n#REC1ADD atcmds x\n"
-    "#REC2ADD atcmds x\n#REC3ADD atcmds x\n#VPHY atcmds x\n#VPPP atcmds x\n"
-    "#VGPRS atcmds x\n#VDNS atcmds x\n#VSMTP atcmds x\n#VPOP3 atcmds x\n#VMAIL1 atcmds x\n"
-    "#VMAIL2 atcmds x\n#VMAIL3 atcmds x\n#VFTP atcmds x\n#VTCP atcmds xs\n#VUDP atcmds x\n"
-    "#VPING atcmds x\n#VWIFI atcmds x\n#VMAIL atcmds x\n#VALL atcmds x\n"
-    "#VVERSION atcmds x\n#CACERT atcmds xsrt\n"
-    "#OTCP sockets xs\n#LTCPSTART sockets xs\n#LTCPSTOP sockets xs\n#OUDP sockets x\n"
-    "#LUDPSTART sockets x\n#LUDPSTOP sockets x\n#PING sockets x\n"
-    "#FTPGET ftpcmds x\n#FTPPUT ftpcmds x\n#FTPLOG ftpcmds x\n"
-    "#VOUTBOX outboxcmd x\n#OUTBOXFLUSH outboxcmd x\n#OUTBOXCLEAR outboxcmd x\n"
+    "\n:basic\n+CGMI xt\n+GMI xt\n+CGMM xt\n+GMM xt\n+CGMR xt\n+GMR xt\n+CGSN xt\n+GSN xt"
+    "\n+CFUN srt\n+WIND srt\n+WOPEN srt\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
+    "\n+CGATT srt\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
+    "\n+CLIR srt\n+CRC srt\n+CPOF xs\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxt"
+    "\n:sms\n+CMGF srt\n+CSMP srt\n+CSCA srt\n+CNMI srt\n+CPMS srt\n+CSDH srt\n+CSCS srt"
+    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS st\n+CMGL xst\n+CMGR st\n+CMGD st"
+    "\n:session\n#CONNECTIONSTART x\n#CONNECTIONSTOP x\n#DISPLAYIP x\n#VSTATE x"
+    "\n:mail\n#PUTMAIL x\n#SENDMAIL1 x\n#SENDMAIL2 x\n#SENDMAIL3 x\n#SENDMAIL sx\n#SMTPLOG x"
+    "\n:getmail\n#GETMAIL x"
+    "\n:atcmds\n#BODY1 srtx\n#BODY2 srtx\n#BODY3 srtx\n#REC1ADD x\n#REC2ADD x\n#REC3ADD x"
+    "\n#VPHY x\n#VPPP x\n#VGPRS x\n#VDNS x\n#VSMTP x\n#VPOP3 x\n#VMAIL1 x\n#VMAIL2 x\n#VMAIL3 x"
+    "\n#VFTP x\n#VTCP xs\n#VUDP x\n#VPING x\n#VWIFI x\n#VMAIL x\n#VALL x\n#VVERSION x"
+    "\n#CACERT xsrt"
+    "\n:sockets\n#OTCP xs\n#LTCPSTART xs\n#LTCPSTOP xs\n#OUDP x\n#LUDPSTART x\n#LUDPSTOP x"
+    "\n#PING x"
+    "\n:ftpcmds\n#FTPGET x\n#FTPPUT x\n#FTPLOG x"
+    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR x\n"
 )
 _TRANSIENT = (
     "mail",
@@ -76,13 +69,13 @@ def lookup(name):
     i = COMMANDS.find("\n" + name + " ")
     if i < 0:
         return None
-    j = COMMANDS.find("\n", i + 1)
-    parts = COMMANDS[i + 1 : j].split(" ")
-    return parts[1], parts[2]
+    h = COMMANDS.rfind("\n:", 0, i) + 2  # the module's line above
+    forms = COMMANDS[i + len(name) + 2 : COMMANDS.find("\n", i + 1)]
+    return COMMANDS[h : COMMANDS.find("\n", h)], forms
 
 
 def names():
-    return [line.split(" ")[0] for line in COMMANDS.strip().split("\n")]
+    return [x.split(" ")[0] for x in COMMANDS.strip().split("\n") if x[:1] != ":"]
 
 
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
@@ -183,24 +176,6 @@ class Modem:
         except OSError:
             raise ATError(EEPROM_WRITE) from None
 
-    def set_value(self, key, value):
-        at = dict(self.values.stored)  # changed only once it is stored (34824 otherwise)
-        at[key] = value
-        self.save("at", at)
-        self.values.stored = at
-
-    def set_gsm(self, key, value):
-        self.gsm[key] = value
-        self.save("gsm", dict(self.gsm))
-
-    def factory_reset(self):
-        """Every stored setting back to its default; the running E/V/Q profile is kept."""
-        profile = self.profile
-        self.saved = {}
-        self.save("gsm", {"WOPEN": self.gsm["WOPEN"]})
-        self.load()
-        self.profile = profile
-
     # ---------------------------------------------------------------- session
     async def session_down(self):
         if self.hangup is not None:
@@ -210,16 +185,6 @@ class Modem:
             await self.board.net.down()
         self.session = None
         self.state = "IDLE"
-
-    async def restart(self):
-        """AT+CFUN / AT+WOPEN=0: drop the session and services, reload settings as at power-up."""
-        await self.session_down()
-        self.busy = set()
-        self.attached = True
-        self.radio = True
-        self.reported = (0, 0)  # as at power-up: the registration is reported again
-        self.load()
-        self.board.apply_serial(self.profile["IPR"], self.profile["IFC"])
 
     # ---------------------------------------------------------------- output
     def emit(self, data):
@@ -402,28 +367,12 @@ class Modem:
                 await self.flush()  # the echo goes at once, as a modem's does; then the answer
                 await self.execute(line, self.lines.overflow)
                 await self.flush()
-                if self.reboot:
-                    await self._reboot()
+                if self.reboot:  # AT+CFUN=1,1, AT#RESET
+                    await _module("basic").reboot(self)
                 self.kick_outbox()
         finally:
             watch.cancel()
             await self.pause_outbox()
-
-    async def _reboot(self):
-        """AT+CFUN=1,1 / AT#RESET=0, once the OK is out: a board restarts for real
-        (board.reset() does not return); on a PC this modem starts again as at power-up:
-        settings kept, the IP session, sockets, SMS settings not saved and the bytes the
-        host sent meanwhile gone, as on the original."""
-        await self.session_down()
-        await self.pause_outbox()
-        self.board.reset()
-        _unload(_TURNS)
-        KEEP.clear()
-        port = self.port
-        self.__init__(self.board)
-        self.port = port
-        await self.start()
-        self.report_registration()
 
     # ---------------------------------------------------------------- registration reports
     def reg_stat(self, kind):
@@ -467,11 +416,6 @@ class Modem:
                 self.kick_outbox()
 
     # ---------------------------------------------------------------- outbox
-    def outbox_added(self):
-        """A mail was queued: try at once unless older mails wait for a retry."""
-        if self.outq[0] is None:
-            self.outq[0] = self.board.clock.ticks_ms()
-
     def kick_outbox(self):
         """Start the background delivery when a mail is due, the link is there and no host
         service runs (docs/outbox.md)."""
@@ -604,9 +548,11 @@ class Modem:
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
 
-# The modules every mail loads: their names interned at power-up (all handler modules would
-# cost ~8 KB more at start-up on 32 bits, too much beside the web pages on a 96 KB heap).
-_INTERNED = ("session", "mail", "smtp", "smtpopen", "smtpdata", "mailbody", "tlsconf")
+# The SMTP client, which every mail loads: its names interned at power-up. make bench: ~1 KB of
+# start-up heap on 32 bits; the whole mail stack (session, mail, mailbody, smtpdata, tlsconf
+# too) cost ~7 KB and kept no larger a free block (64-bit, heaps of 88-104wk); none at all
+# left ~7 KB as the largest free block after 1,000 mails at 96wk.
+_INTERNED = ("smtp", "smtpopen")
 
 
 def _intern():

@@ -205,7 +205,9 @@ class Writer:
             raise NetError(OUTBOX_FULL, "flash full") from None
         self.done = True
         self.m.board.log("outbox: queued %08d, %d bytes" % (self.seq, self.n))
-        self.m.outbox_added()
+        q = self.m.outq
+        if q[0] is None:  # try at once unless older mails wait for a retry
+            q[0] = self.m.board.clock.ticks_ms()
 
     def close_file(self):
         if self.f is not None:

@@ -278,7 +278,7 @@ class Portal:
             if value != m.values[name]:
                 new[name] = value
         if new:
-            at = dict(m.values.stored)  # as Modem.set_value: changed only once it is stored
+            at = dict(m.values.stored)  # as atcmds' _set_value: changed only once it is stored
             at.update(new)
             try:
                 m.save("at", at)
