@@ -64,6 +64,23 @@ async def wire(board, sim, key=41, ri=3):
         sim.stop()
 
 
+async def host_sms(board, text):
+    """The host sends an SMS in text mode over the board's UART (raw bytes: the prompt, the
+    text and Ctrl-Z), waiting for the prompt and then the final OK; board.uart.tx keeps what
+    the modem answered."""
+    board.uart.tx = bytearray()
+    board.uart.host_sends(b'AT+CMGS="+4917012345"\r')
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if b"> " in board.uart.tx:
+            break
+    board.uart.host_sends(text + b"\x1a")
+    for _ in range(1000):
+        await asyncio.sleep(0.005)
+        if b"OK" in board.uart.tx:
+            break
+
+
 def test_pins_uart_and_pwrkey(hw, tmp_path):
     board, _ = board_with_module(tmp_path)
     Pin = hw.machine.Pin
@@ -108,17 +125,7 @@ def test_connectionstart_brings_ppp_up_over_the_module_uart(hw, tmp_path):
             assert board.cell_uart.handler == ppp.poll
             # An SMS while PPP runs: PPP lets go of the UART, +++, AT+CMGS, ATO, PPP again.
             await h.cmd("AT+CMGF=1")
-            board.uart.tx = bytearray()
-            board.uart.host_sends(b'AT+CMGS="+4917012345"\r')
-            for _ in range(200):
-                await asyncio.sleep(0.005)
-                if b"> " in board.uart.tx:
-                    break
-            board.uart.host_sends(b"mast 7 on battery\x1a")
-            for _ in range(1000):
-                await asyncio.sleep(0.005)
-                if b"OK" in board.uart.tx:
-                    break
+            await host_sms(board, b"mast 7 on battery")
             assert b"+CMGS: 0" in board.uart.tx
             assert sim.sent == [("+4917012345", "mast 7 on battery")]
             irqs = [e[1] for e in hw.machine.events() if e[0] == "uart.irq" and e[1][0] == 1]
@@ -206,17 +213,7 @@ def test_pico_w_without_network_ppp_sms_work_ip_answers_49155(hw, tmp_path, monk
             )
             assert sim.dials == 0 and sim.mode == "cmd"  # not even dialled
             await h.cmd("AT+CMGF=1")
-            board.uart.tx = bytearray()
-            board.uart.host_sends(b'AT+CMGS="+4917012345"\r')
-            for _ in range(200):
-                await asyncio.sleep(0.005)
-                if b"> " in board.uart.tx:
-                    break
-            board.uart.host_sends(b"no PPP here\x1a")
-            for _ in range(1000):
-                await asyncio.sleep(0.005)
-                if b"OK" in board.uart.tx:
-                    break
+            await host_sms(board, b"no PPP here")
             assert sim.sent == [("+4917012345", "no PPP here")]
         finally:
             w.cancel()
