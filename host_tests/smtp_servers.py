@@ -185,6 +185,36 @@ class DropInBody:
             await writer.drain()
 
 
+class StopsReading:
+    """Speaks SMTP up to DATA, reads body_bytes of content, then reads nothing more and keeps
+    the connection open: the client's writes stall once the socket buffers are full."""
+
+    def __init__(self, body_bytes):
+        self.body_bytes = body_bytes
+        self.stalled = asyncio.Event()
+
+    async def __call__(self, reader, writer):
+        writer.write(b"220 mx.test ESMTP\r\n")
+        while True:
+            line = await reader.readline()
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-mx.test\r\n250 8BITMIME\r\n")
+            elif verb in (b"MAIL", b"RCPT"):
+                writer.write(b"250 OK\r\n")
+            elif verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                await reader.readexactly(self.body_bytes)
+                self.stalled.set()
+                await asyncio.Event().wait()  # until the test ends
+            elif not line:
+                return
+            else:
+                writer.write(b"500 what\r\n")
+            await writer.drain()
+
+
 class TLSMaterial:
     """A throw-away CA (PEM file for the client) and a server certificate for localhost."""
 

@@ -16,6 +16,7 @@ from smtp_servers import (
     Authenticator,
     DropInBody,
     Recorder,
+    StopsReading,
     TLSMaterial,
     fake_server,
     free_port,
@@ -399,6 +400,29 @@ def test_server_drops_mid_body_then_modem_recovers():
                 assert await s.cmd(b"AT\r") == OK
 
     run(go())
+
+
+def test_server_stops_reading_mid_body():
+    # A body write that has not completed within SMTPTIMEOUT fails the mail (RFC 5321
+    # 4.5.3.2.5); the rest of the body is still read up to the marker, and the modem goes on.
+    async def go():
+        async with fake_server(StopsReading(1000)) as port:
+            async with Session() as s:
+                await setup(s, port, [b"AT#SMTPTIMEOUT=1"])
+                assert await s.cmd(b"AT#PUTMAIL\r") == WAIT
+                s.port.send((b"x" * 70 + b"\r\n") * 120000)  # 8.6 MB: more than the buffers
+                s.port.send(b"AT+CMEE?\r\nmore body" + END)
+                await until(s, cme(37964), timeout=30)
+                log = await s.cmd(b"AT#SMTPLOG\r")
+                assert await s.cmd(b"AT\r") == OK
+        return log
+
+    log = run(go()).split(b"\r\n")
+    assert log[-5].startswith(b'#SMTPLOG: "DATA",354,"go ahead",'), log
+    last = log[-4]
+    assert last.startswith(b'#SMTPLOG: "BODY",0,"timeout",'), log
+    assert int(last.rsplit(b",", 1)[1]) >= 1000  # never before SMTPTIMEOUT
+    assert log[-3:] == [b"", b"OK", b""]
 
 
 def test_serial_silence_aborts_and_nothing_is_sent():

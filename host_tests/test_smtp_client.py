@@ -39,6 +39,7 @@ from smtp_servers import (  # noqa: E402
     silent,
     smtp_server,
     starttls_inject,
+    StopsReading,
 )
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -943,6 +944,132 @@ def test_connection_dropped_mid_large_body():
     assert (e.code, e.step, e.reply) == (errors.SMTP_LOST, "BODY", 0)
 
 
+class RealClock(FakeClock):
+    """Milliseconds of real time on the 2**30 wrap, starting at_ms before the wrap."""
+
+    def __init__(self, at_ms=200):
+        self.base = int(time.monotonic() * 1000)
+        self.at = at_ms
+
+    def ticks_ms(self):
+        return (int(time.monotonic() * 1000) - self.base + self.PERIOD - self.at) % self.PERIOD
+
+
+BIG = (b"x" * 70 + b"\r\n") * 900  # 65,700 bytes of body a write
+
+
+async def _stall(port, timeout_s, trace, sessions):
+    """A session with a server that stops reading mid-body: body writes until one fails. The
+    client goes into sessions, closed once the server is gone (a close would wait for the
+    unsent bytes to leave)."""
+    client, _ = await open_session(
+        HostNet(),
+        HOST,
+        port,
+        "NONE",
+        None,
+        DOMAIN,
+        "",
+        "",
+        SENDER,
+        [RCPT1],
+        timeout_s,
+        trace,
+        RealClock(),
+    )
+    sessions.append(client)
+    for _ in range(2000):  # 131 MB: far more than any socket buffer holds
+        await client.send(BIG)
+
+
+async def _close(sessions):
+    for client in sessions:
+        await client.close()
+
+
+def test_server_stops_reading_mid_body():
+    # RFC 5321 4.5.3.2.5: a body write that has not completed within the timeout fails the
+    # mail, as every other step's wait does; one task bounds all the writes of a body.
+    async def main():
+        server = StopsReading(1000)
+        sessions = []
+        async with fake_server(server) as port:
+            trace = []
+            with pytest.raises(SMTPError) as ei:
+                await _stall(port, 0.5, trace, sessions)
+            task = asyncio.current_task()
+            # The timeout cancelled the write, not the task: it goes on as before.
+            left = task.cancelling() if hasattr(task, "cancelling") else 0
+            await asyncio.sleep(0)
+        await _close(sessions)
+        return ei.value, trace, left, server.stalled.is_set()
+
+    e, trace, left, stalled = run(main())
+    assert stalled
+    assert (e.code, e.step, e.reply, e.text) == (errors.SMTP_NO_ANSWER, "BODY", 0, "timeout")
+    assert trace[-1][:3] == ("BODY", 0, "timeout")
+    assert trace[-1][3] >= 500  # never before the timeout (RealClock crosses the wrap)
+    assert left == 0
+
+
+def test_body_timeout_counts_each_write_not_the_pauses_between():
+    # The host may pause between reads up to DATATIMEOUT: only a write in progress is timed.
+    async def main():
+        handler = Recorder()
+        async with smtp_server(handler) as port:
+            trace = []
+            client, _ = await open_session(
+                HostNet(),
+                HOST,
+                port,
+                "NONE",
+                None,
+                DOMAIN,
+                "",
+                "",
+                SENDER,
+                [RCPT1],
+                0.3,
+                trace,
+                RealClock(),
+            )
+            for line in (b"one\r\n", b"two\r\n", b"three\r\n"):
+                await client.send(line)
+                await asyncio.sleep(0.4)  # longer than the timeout, no write in progress
+            await client.end_data()
+            await client.quit()
+            await client.close()
+            return handler, trace
+
+    handler, trace = run(main())
+    assert handler.messages[0][3] == b"one\r\ntwo\r\nthree\r\n"
+    assert steps(trace)[-2:] == [("END", 250), ("QUIT", 221)]
+
+
+def test_cancel_from_elsewhere_is_not_a_timeout():
+    # Another task cancels the one that writes (the outbox paused, a shutdown): the cancel
+    # goes on up, it is not turned into the body's timeout.
+    async def main():
+        server = StopsReading(1000)
+        sessions = []
+        async with fake_server(server) as port:
+            task = asyncio.create_task(_stall(port, 30, None, sessions))
+            await server.stalled.wait()
+            await asyncio.sleep(0.2)  # the writes fill the socket buffers and stall
+            task.cancel()
+            try:
+                await task
+                got = "finished"
+            except asyncio.CancelledError:
+                got = "cancelled"
+            except SMTPError as e:
+                got = e
+        await _close(sessions)
+        return got
+
+    assert run(main()) == "cancelled"
+
+
 # ---------------------------------------------------------------- MicroPython
 
 
@@ -983,6 +1110,18 @@ async def main():
                            [RCPT1], 0.3)
     except SMTPError as e:
         print("SILENT", e.code == errors.SMTP_NO_ANSWER, e.step)
+    import time  # MicroPython's own ticks, as a board's clock
+    trace = []
+    client, _ = await open_session(Net(), "127.0.0.1", STALL, "NONE", None, "d", "", "",
+                                   SENDER, [RCPT1], 0.5, trace, time)
+    big = (b"x" * 70 + b"\r\n") * 900
+    try:
+        for _ in range(2000):
+            await client.send(big)
+    except SMTPError as e:
+        await asyncio.sleep(0)  # the task that wrote goes on
+        print("STALL", e.code == errors.SMTP_NO_ANSWER, e.step, e.text, trace[-1][3] >= 500)
+    await client.close()
 
 asyncio.run(main())
 """
@@ -997,10 +1136,12 @@ def test_same_code_under_micropython():
         async with (
             smtp_server(handler, authenticator=Authenticator()) as port,
             fake_server(silent) as silent_port,
+            fake_server(StopsReading(1000)) as stall_port,
         ):
             head = (
                 f"FIRMWARE = {os.path.join(ROOT, 'firmware')!r}\nCASES = {cases!r}\n"
-                f"PORT = {port}\nSILENT = {silent_port}\nMSG = {MSG!r}\nUSER = {USER!r}\n"
+                f"PORT = {port}\nSILENT = {silent_port}\nSTALL = {stall_port}\n"
+                f"MSG = {MSG!r}\nUSER = {USER!r}\n"
                 f"PASSWORD = {PASSWORD!r}\nSENDER = {SENDER!r}\nRCPT1 = {RCPT1!r}\n"
                 f"RCPT2 = {RCPT2!r}\n"
             )
@@ -1028,6 +1169,7 @@ def test_same_code_under_micropython():
         "('QUIT', 221)]" in lines
     )
     assert "SILENT True GREETING" in lines
+    assert "STALL True BODY timeout True" in lines
     assert handler.messages == [(SENDER, [], [RCPT1], MSG_STORED, False, True)]
 
 

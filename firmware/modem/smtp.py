@@ -156,6 +156,9 @@ class SMTPClient:
         self._parser = ReplyParser()
         self._replies = []
         self._broken = False  # the stream is unusable (timeout, EOF, reset, failed handshake)
+        self._dog = None  # the task that bounds the body's writes (_watch), once one is sent
+        self._since = None  # ticks when the body write in progress began; None: none is
+        self._late = False  # _watch cancelled a body write that outlived timeout_s
         self._domain = b""
         self.esmtp = False
         self.ext = {}  # EHLO keyword (upper case) -> parameter string
@@ -180,14 +183,28 @@ class SMTPClient:
     async def _io(self, step, aw, timeout_s=None):
         try:
             return await wait_for(aw, self.timeout_s if timeout_s is None else timeout_s)
-        except asyncio.TimeoutError:  # before OSError: on CPython it is a subclass
+        except BaseException as e:  # _raise lets what is no I/O failure go on
+            self._raise(step, e)
+
+    def _raise(self, step, e):
+        """Raise the step's SMTPError for what its I/O raised: no answer in time (wait_for, or
+        _watch's cancel of a body write), the NetError's code, SMTP_LOST for an OSError.
+        Anything else (an SMTPError already, a cancel from elsewhere) is raised as it is."""
+        if self._late and isinstance(e, asyncio.CancelledError):
+            self._late = False
+            # CPython >= 3.11 counts cancel requests (asyncio.timeout reads the count): this
+            # one ends here. MicroPython's tasks keep no count.
+            u = getattr(asyncio.current_task(), "uncancel", None)
+            if u is not None:
+                u()
             self._fail(step, SMTP_NO_ANSWER, "timeout")
-        except SMTPError:
-            raise
-        except NetError as e:
+        if isinstance(e, asyncio.TimeoutError):  # before OSError: on CPython it is a subclass
+            self._fail(step, SMTP_NO_ANSWER, "timeout")
+        if isinstance(e, NetError) and not isinstance(e, SMTPError):
             self._fail(step, e.code, e.text)
-        except OSError as e:
+        if isinstance(e, OSError):
             self._fail(step, SMTP_LOST, str(e))
+        raise e
 
     async def _read_reply(self, step):
         while not self._replies:
@@ -224,16 +241,58 @@ class SMTPClient:
             self._fail(step, code, "unsolicited reply")
 
     async def send(self, data):
-        """Write DATA bytes already encoded (DataEncoder.feed output)."""
+        """Write DATA bytes already encoded (DataEncoder.feed output).
+
+        One task (_watch) bounds all the writes of a body, by a timestamp a write: a wait_for
+        would make a task and a timer for every write. The writes come from one task, the one
+        that sends first. Without a clock each write has its own wait_for.
+        """
         t0 = self._now()
+        if self._dog is None and self._clock is not None and self.timeout_s is not None:
+            self._dog = asyncio.create_task(self._watch(asyncio.current_task()))
+        aw = self._conn.write(data)
+        if self._dog is None:
+            aw = wait_for(aw, self.timeout_s)
+        self._since = t0
         try:
-            await self._io("BODY", self._conn.write(data))
-        except SMTPError as e:
-            self._record("BODY", t0, 0, e.text)
-            raise
+            await aw
+        except BaseException as e:  # a cancel too: the watcher goes with the body
+            self._since = None
+            self._stop()
+            try:
+                self._raise("BODY", e)
+            except SMTPError as x:
+                self._record("BODY", t0, 0, x.text)
+                raise
+        self._since = None
+
+    async def _watch(self, task):
+        """Cancel task when a body write has lasted timeout_s (RFC 5321 4.5.3.2.5: a server
+        that stops reading). Sleeps to the deadline of the write in progress, else a period."""
+        c = self._clock
+        limit = int(self.timeout_s * 1000)
+        while True:
+            left = limit
+            t = self._since
+            if t is not None:
+                left -= c.ticks_diff(c.ticks_ms(), t)
+                if left <= 0:
+                    self._late = True
+                    self._dog = None
+                    task.cancel()
+                    return
+            await asyncio.sleep(left / 1000)
+
+    def _stop(self):
+        """The body is written (or given up): its watcher goes."""
+        dog = self._dog
+        if dog is not None:
+            self._dog = None
+            dog.cancel()
 
     async def end_data(self, tail=b".\r\n"):
         """Write tail (DataEncoder.finish() output, which ends with ".CRLF"), expect 250."""
+        self._stop()
         t0 = self._now()
         try:
             await self._io("END", self._conn.write(tail))
@@ -262,6 +321,7 @@ class SMTPClient:
     async def close(self):
         """Close the connection; never raises."""
         self._broken = True
+        self._stop()
         try:
             await wait_for(self._conn.close(), _CLOSE_TIMEOUT_S)
         except Exception:  # already closed or reset: nothing left to release
