@@ -608,6 +608,8 @@ def _unload(names=_TRANSIENT):
         names = list(names) + list(_TRANSIENT)
     if "sockets" in names or ("ftpcmds" in names and "sockets" not in KEEP):
         names = list(names) + ["datamode"]
+    if "atcmds" in names:
+        names = list(names) + ["paramset"]  # the AT# value checks (the portal keeps its own)
     pkg = sys.modules.get("modem")
     gone = False
     for name in names:
