@@ -6,7 +6,8 @@ use after start-up (gc.mem_alloc() as the firmware reports it), the smallest hea
 core data path's throughput (EndScanner + BodyComposer on 2 KB reads) as a multiple of a
 921,600-baud line. The unix port is 64-bit: pointers and GC blocks are twice a board's size,
 so heap figures here overstate a 32-bit board's (see the import table's estimate).
-Run: .venv/bin/python tools/bench_mp.py [--quick] (make bench runs it after tools/bench.py).
+Run: .venv/bin/python tools/bench_mp.py [--quick] [--only heap|cell|speed|frag] (make bench
+runs it after tools/bench.py).
 """
 
 import argparse
@@ -583,7 +584,17 @@ def print_fragmentation(n=1000, heap="96wk"):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="no heap bisection")
+    parts = {
+        "heap": print_heap_figures,
+        "cell": print_cell_heap,
+        "speed": print_speed,
+        "frag": print_fragmentation,
+    }
+    ap.add_argument("--only", choices=sorted(parts), help="print this section alone")
     args = ap.parse_args(argv)
+    if args.only:
+        parts[args.only]()
+        return
     from bench import Server
 
     print_heap_figures()
