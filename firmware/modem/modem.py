@@ -47,6 +47,7 @@ _TRANSIENT = (
     "outbox",
     "outboxcmd",
     "outsend",
+    "paramset",  # the checks of an AT# value write (make bench: the largest free block kept)
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
@@ -575,8 +576,6 @@ def _unload(names=_TRANSIENT):
         names = list(names) + list(_TRANSIENT)
     if "sockets" in names or ("ftpcmds" in names and "sockets" not in KEEP):
         names = list(names) + ["datamode"]
-    if "atcmds" in names:
-        names = list(names) + ["paramset"]  # the AT# value checks (the portal keeps its own)
     pkg = sys.modules.get("modem")
     gone = False
     for name in names:

@@ -263,7 +263,7 @@ class Portal:
         m = self.m
         if m.busy:  # S000333D p53: no parameter changes while a service runs (check_idle)
             raise _Refused("settings", SERVICE_RUNNING)
-        from . import paramset  # on use: the modem drops it with the AT# handlers
+        from . import paramset  # on use: the modem drops it after the command
 
         new = {}
         for name, _ in WIFI + MAIL + PAGE:
