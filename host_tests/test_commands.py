@@ -214,19 +214,19 @@ def test_control_characters_are_refused():
 
 
 def test_no_control_character_reaches_a_stored_value():
-    # CR and LF end a command line, so only a caller of params.validate could hand one over
+    # CR and LF end a command line, so only a caller of paramset.validate could hand one over
     # (an entry block, a future command): it refuses them as the AT layer does.
-    from modem import params
+    from modem import params, paramset
     from modem.errors import ATError
 
     for bad in ("a\rb", "a\nb", "\r\n", "a\x00b", "a\tb", "a\x7fb"):
         try:
-            params.validate(params.get("SUBJ1"), bad)
+            paramset.validate(params.get("SUBJ1"), bad)
         except ATError as e:
             assert e.code == 34882, (bad, e.code)
         else:
             raise AssertionError("accepted %r" % bad)
-    assert params.validate(params.get("SUBJ1"), "a b~") == "a b~"
+    assert paramset.validate(params.get("SUBJ1"), "a b~") == "a b~"
 
 
 def test_secrets_are_masked():

@@ -195,6 +195,23 @@ def test_deploy_dry_run_builds_and_prints_the_commands(tmp_path, board):
         assert (build / "board.py").read_bytes() == f.read()
 
 
+def test_deploy_leaves_out_line_numbers_unless_asked(tmp_path):
+    # The board loads .mpy files into its heap: without line-number tables (-O3) each module
+    # is smaller; --lines keeps them for a traceback with line numbers.
+    exe = deploy.find_mpy_cross()
+    files = deploy.build("esp32", str(tmp_path / "o3"), exe)
+    assert files == deploy.build("esp32", str(tmp_path / "lines"), exe, lines=True)
+    smaller = []
+    for f in files:
+        if f.endswith(".mpy"):
+            a = os.path.getsize(tmp_path / "o3" / f)
+            b = os.path.getsize(tmp_path / "lines" / f)
+            assert a <= b, f
+            if a < b:
+                smaller.append(f)
+    assert "lib/modem/modem.mpy" in smaller and len(smaller) > 40, smaller
+
+
 @pytest.fixture
 def repl_port():
     """A pseudo terminal that answers like a MicroPython REPL (the tools probe the port)."""

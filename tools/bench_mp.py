@@ -6,7 +6,8 @@ use after start-up (gc.mem_alloc() as the firmware reports it), the smallest hea
 core data path's throughput (EndScanner + BodyComposer on 2 KB reads) as a multiple of a
 921,600-baud line. The unix port is 64-bit: pointers and GC blocks are twice a board's size,
 so heap figures here overstate a 32-bit board's (see the import table's estimate).
-Run: .venv/bin/python tools/bench_mp.py [--quick] (make bench runs it after tools/bench.py).
+Run: .venv/bin/python tools/bench_mp.py [--quick] [--only heap|cell|speed|frag] (make bench
+runs it after tools/bench.py).
 """
 
 import argparse
@@ -388,10 +389,14 @@ def _wasm_files():
     return build_dir, stub, image
 
 
-def core_wasm(args, romfs=False):
+def core_wasm(args, romfs=False, deployed=False):
     """tools/benchcore.py in the webassembly port (32-bit); firmware as .mpy files in its /lib,
-    or with romfs as a ROMFS image (bytecode in place)."""
+    or with romfs as a ROMFS image (bytecode in place); deployed: .mpy files compiled with -O3
+    as tools/deploy.py makes them (no line numbers)."""
     build_dir, stub, image = _wasm_files()
+    if deployed:
+        build_dir = os.path.join(WASM_BUILD, "o3")
+        build(unix_sources(), build_dir, opt=("-O3",))
     cmd = ["node", os.path.join(WASM_DIR, "run.mjs"), "--preload", WASM_PRELOAD]
     cmd += ["--romfs", image, "--lib", stub] if romfs else ["--lib", build_dir, "--lib", stub]
     r = subprocess.run(cmd + [CORE, *args], capture_output=True, text=True, timeout=900)
@@ -436,6 +441,12 @@ def heap_figures():
                 cells["plain"][1] and cells["plain"][1]["after"],
             )
         )
+    if not why:
+        w, _ = core_wasm(["mail", "probe=1", "sec=0", "read=256"], deployed=True)
+        rows.append(("firmware as .mpy, -O3 as tools/deploy.py builds it", None, None))
+        rows.append(("  after start-up", w["started"], None))
+        rows.append(("  peak, 1 MB mail, plain SMTP", w["peak"], None))
+        rows.append(("  after the mail (plain)", w["after"], None))
     return rows
 
 
@@ -583,7 +594,17 @@ def print_fragmentation(n=1000, heap="96wk"):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="no heap bisection")
+    parts = {
+        "heap": print_heap_figures,
+        "cell": print_cell_heap,
+        "speed": print_speed,
+        "frag": print_fragmentation,
+    }
+    ap.add_argument("--only", choices=sorted(parts), help="print this section alone")
     args = ap.parse_args(argv)
+    if args.only:
+        parts[args.only]()
+        return
     from bench import Server
 
     print_heap_figures()

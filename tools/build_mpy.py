@@ -76,8 +76,9 @@ def _stale(src, dst, exe):
     return t < os.stat(src).st_mtime_ns or t < os.stat(exe).st_mtime_ns
 
 
-def build(sources, out_dir, exe=None):
+def build(sources, out_dir, exe=None, opt=()):
     """Compile the stale ones of sources into out_dir; drop .mpy files no source makes.
+    opt: more mpy-cross options (("-O3",): as tools/deploy.py builds for a board).
 
     Returns [(relative path, size)]. Raises BuildError with every compiler message.
     """
@@ -93,7 +94,7 @@ def build(sources, out_dir, exe=None):
         tmp = "%s.%d.tmp" % (dst, os.getpid())  # a parallel build never sees half a file
         # -s: tracebacks name the source as the board sees it (modem/mail.py).
         r = subprocess.run(
-            [exe, "-o", tmp, "-s", rel[:-4] + ".py", src], capture_output=True, text=True
+            [exe, *opt, "-o", tmp, "-s", rel[:-4] + ".py", src], capture_output=True, text=True
         )
         if r.returncode:
             errors.append((r.stderr or r.stdout).strip() or "%s: mpy-cross failed" % src)

@@ -25,7 +25,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-from modem import params  # noqa: E402
+from modem import params, paramset  # noqa: E402
 from modem.errors import ATError  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -57,7 +57,7 @@ def on_board(script, root=""):
 def check(name, value):
     """The value as the modem would store it (AT#<name>=...), or SystemExit."""
     try:
-        return params.validate(params.get(name), value)
+        return paramset.validate(params.get(name), value)
     except ATError:
         p = params.get(name)
         raise SystemExit("%s: at most %d printable characters" % (name, p[2])) from None

@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "host")]
 
-from modem import params  # noqa: E402
+from modem import params, paramset  # noqa: E402
 from modem.errors import LISTEN_FAILED, NetError  # noqa: E402
 from modem import modem as core  # noqa: E402
 from modem.modem import Modem  # noqa: E402
@@ -307,7 +307,7 @@ def check_values(m):
         if key[:4] == "BODY" and len(value) <= p[2]:  # a typed body keeps its CR LF breaks
             value = value.replace("\r\n", " ")
         try:
-            again = params.validate(p, str(value))
+            again = paramset.validate(p, str(value))
         except Exception as e:  # a rule the stored value breaks
             return "%s=%r breaks its rules (%r)" % (key, value, e)
         if again != value and not (p[1] == params.STR and "," in str(value)):

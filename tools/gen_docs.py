@@ -10,7 +10,7 @@ sys.path[:0] = [
     os.path.dirname(os.path.abspath(__file__)),
 ]
 
-from modem import errors, modem, params, v250  # noqa: E402
+from modem import errors, modem, params, paramset, v250  # noqa: E402
 import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
@@ -141,8 +141,8 @@ def param_section(p):
     name = p[0]
     prof = p[5] & params.PROFILE
     ext = " (extension)" if p[5] & params.EXT else ""
-    default = params.show(p, p[4]) if not p[5] & params.SECRET else '""'
-    groups = [g for g, gs in params.GROUPS if p[6] in gs]
+    default = paramset.show(p, p[4]) if not p[5] & params.SECRET else '""'
+    groups = [g for g, gs in paramset.GROUPS if p[6] in gs]
     syntax = "`AT#%s=<value>`" % name
     if prof:
         syntax = "`AT#%s=<id>,<value>` or `AT#%s=<value>` (profile 1)" % (name, name)
@@ -173,7 +173,7 @@ def describe(p):
         return "string, at most %d characters" % p[2]
     if kind == params.INT:
         s = "integer %d to %d" % (p[2], p[3])
-        return s + (", multiple of 20" if p[0] in params._STEP20 else "")
+        return s + (", multiple of 20" if p[0] in paramset._STEP20 else "")
     if kind == params.IP:
         return "IPv4 address, dotted decimal"
     return "one of " + ", ".join(p[2])
@@ -203,7 +203,7 @@ def command_section(name, entry):
 
 def generate():
     secrets = ", ".join(p[0] for p in params.table() if p[5] & params.SECRET)
-    out = [HEAD % {"cap": modem.LINE_CAP, "secrets": secrets, "mask": params.MASK}]
+    out = [HEAD % {"cap": modem.LINE_CAP, "secrets": secrets, "mask": paramset.MASK}]
     out.append("## Error codes\n")
     out.append("| code | name | meaning |")
     out.append("|---|---|---|")

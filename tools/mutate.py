@@ -44,7 +44,7 @@ MUTATIONS = [
      '                    echo.append(data[j : j + 1] + b"\\n")\n', ["test_commands"]),
     ("CR/LF allowed in values", M + "params.py", "if o < 32 or o == 127:",
      "if (o < 32 and o not in (10, 13)) or o == 127:", ["test_commands"]),
-    ("password shown in displays", M + "params.py",
+    ("password shown in displays", M + "paramset.py",
      "    if p[5] & SECRET:\n        return MASK", "    if False:\n        return MASK",
      ["test_commands"]),
     ("command value in the log", M + "modem.py",

@@ -5,7 +5,7 @@ import gc
 from .compat import INTERN, const
 from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING, SYNTAX
 from .entry import read_block
-from . import params, version
+from . import params, paramset, version
 
 _MAX_ADDRS = const(10)  # RECiADD keeps the first 10 addresses [READ p18]
 _ADDR_LEN = const(120)
@@ -18,15 +18,15 @@ def _lines_of(m, p, with_id):
     if p[5] & params.PROFILE:
         if with_id is None:
             return [
-                "#%s: %d,%s" % (name, i, params.show(p, m.values["%s:%d" % (name, i)]))
+                "#%s: %d,%s" % (name, i, paramset.show(p, m.values["%s:%d" % (name, i)]))
                 for i in params.PROFILES
             ]
-        return ["#%s: %s" % (name, params.show(p, m.values["%s:%d" % (name, with_id)]))]
+        return ["#%s: %s" % (name, paramset.show(p, m.values["%s:%d" % (name, with_id)]))]
     value = m.values[name]
     if name[:4] == "BODY" and "\r\n" in value:
         # One display line per body line: a stored line "OK" never stands alone (docs).
-        return ["#%s: %s" % (name, params.show(p, x)) for x in value.split("\r\n")]
-    return ["#%s: %s" % (name, params.show(p, value))]
+        return ["#%s: %s" % (name, paramset.show(p, x)) for x in value.split("\r\n")]
+    return ["#%s: %s" % (name, paramset.show(p, value))]
 
 
 def _name(p):
@@ -78,9 +78,9 @@ async def _param(m, p, form, args):
                 raise ATError(BAD_VALUE)
         else:
             raise ATError(SYNTAX)
-        _set_value(m, "%s:%d" % (p[0], pid), params.validate(p, params.unquote(raw)))
+        _set_value(m, "%s:%d" % (p[0], pid), paramset.validate(p, params.unquote(raw)))
     else:
-        _set_value(m, p[0], params.validate(p, params.unquote(args)))
+        _set_value(m, p[0], paramset.validate(p, params.unquote(args)))
     return []
 
 
@@ -114,7 +114,7 @@ async def _vall(m, form, args):
     # First line is the version without '#', then one block per group, separated by an empty
     # line [READ p39].
     out = [version.NAME]
-    for _, groups in params.GROUPS:
+    for _, groups in paramset.GROUPS:
         if out[-1] != version.NAME:
             out.append("")
         for g in groups:
@@ -152,10 +152,10 @@ def _rec_add(i):
         for a in addrs:
             if len(a) > _ADDR_LEN:
                 raise ATError(BAD_VALUE)
-            params.validate(p, a)
+            paramset.validate(p, a)
         # Entered addresses replace all earlier ones [READ p18]; stored comma separated, within
         # the same 400 characters as AT#RECi= allows.
-        _set_value(m, "REC%d" % i, params.validate(p, ",".join(addrs)))
+        _set_value(m, "REC%d" % i, paramset.validate(p, ",".join(addrs)))
         return []
 
     return h
@@ -225,7 +225,7 @@ def _handlers():
     for i in (1, 2, 3):
         h["#BODY%d" % i] = _body(i)
         h["#REC%dADD" % i] = _rec_add(i)
-    for name, groups in params.GROUPS:
+    for name, groups in paramset.GROUPS:
         h["#" + name] = _display_handler(groups)
     return h
 

@@ -47,6 +47,7 @@ _TRANSIENT = (
     "outbox",
     "outboxcmd",
     "outsend",
+    "paramset",  # the checks of an AT# value write (make bench: the largest free block kept)
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
@@ -143,7 +144,6 @@ class Modem:
         self.resume = None  # async fn: ATO returns to a data session left with +++
         self.hangup = None  # async fn: ATH and the end of the session close sockets, listeners
         self.watch = None  # a service waiting in command mode (listener): see read_line
-        self._wake = None  # the Event read_line waits on while a service is watched
         self.pair = None  # the byte that would pair with the last line's terminator
         self.reported = (0, 0)  # the +CREG and +CGREG <stat> last reported
         self.idle = False  # waiting for a command line, nothing half typed: URCs may go out
@@ -246,45 +246,13 @@ class Modem:
             return data
         await self.flush()
         if watched and self.watch is not None:
-            return await self._read_watched()
+            return await self.watch.read_host()  # None: the watched service became due first
         if timeout_s is not None and _has_bytes(self.port):
             return await self.port.read()  # no wait: no timer (wait_for makes a task a call)
         try:
             return await wait_for(self.port.read(), timeout_s)
         except asyncio.TimeoutError:
             raise ATError(SERIAL_TIMEOUT) from None
-
-    def wake(self):
-        """A background service (self.watch) has become due: stop waiting for the host."""
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _read_watched(self):
-        w = self.watch
-        box = [None, None]  # the bytes read, or the exception the read raised
-        ev = asyncio.Event()
-        task = asyncio.create_task(self._pump(box, ev))
-        self._wake = ev
-        try:
-            while box[0] is None and box[1] is None and not w.due():
-                ev.clear()
-                await ev.wait()
-        finally:
-            self._wake = None
-        if box[0] is not None:
-            return box[0]
-        if box[1] is not None:
-            raise box[1]
-        task.cancel()  # it waits in port.read(): no byte has been taken
-        return None
-
-    async def _pump(self, box, ev):
-        try:
-            box[0] = await self.port.read()
-        except Exception as e:  # re-raised by _read_watched
-            box[1] = e
-        finally:
-            ev.set()
 
     def unread(self, data):
         if data:

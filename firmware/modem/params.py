@@ -13,7 +13,6 @@ PROFILE = const(2)  # one value per TCP profile (ids 1 and 2), S000333D rev C/D 
 EXT = const(4)  # our extension, not in S000333D
 
 PROFILES = (1, 2)
-MASK = '"********"'  # what a display shows for a password that is set
 
 # One line per parameter: name|type|a|b|default|flags|group. Type s: string, a = max length;
 # i: integer a..b; p: IPv4 address; c: one of a (slash separated). Kept as one string and parsed
@@ -114,28 +113,7 @@ _SPEC = (
     "SETUPPW|s|63|||5|WIFI\n"
 )
 
-_STEP20 = ("TCPTXDELAY", "UDPTXDELAY")  # multiples of 20 ms [READ p31, p34]
-_MAILBOX = ("SMSMAIL", "SENDERADDR")  # one address each, checked when set (SMTP envelope)
 _SPECIALS = '<>()[]\\,;:" '  # RFC 5322 specials and space: never inside a bare address
-
-# Display commands and the groups they show; VALL shows every group in this order,
-# blocks separated by an empty line [READ p39].
-GROUPS = (
-    ("VPHY", ("PHY",)),
-    ("VPPP", ("PPP",)),
-    ("VGPRS", ("GPRS",)),
-    ("VDNS", ("DNS",)),
-    ("VSMTP", ("SMTP",)),
-    ("VPOP3", ("POP3",)),
-    ("VMAIL1", ("MAIL1",)),
-    ("VMAIL2", ("MAIL2",)),
-    ("VMAIL3", ("MAIL3",)),
-    ("VFTP", ("FTP",)),
-    ("VTCP", ("TCP",)),
-    ("VUDP", ("UDP",)),
-    ("VPING", ("PING",)),
-    ("VWIFI", ("WIFI",)),
-)
 
 _KINDS = {"s": STR, "i": INT, "p": IP, "c": CHOICE}
 
@@ -173,13 +151,6 @@ def table():
         end = _SPEC.find("\n", start)
         yield _parse(_SPEC[start:end])
         start = end + 1
-
-
-def keys(p):
-    """Storage keys of a parameter: NAME, or NAME:1 and NAME:2 for TCP profiles."""
-    if p[5] & PROFILE:
-        return [p[0] + ":" + str(i) for i in PROFILES]
-    return [p[0]]
 
 
 class Values:
@@ -262,31 +233,6 @@ def parse_int(text):
     return int(text)
 
 
-def validate(p, text):
-    """Turn the unquoted text of a value into the stored value, or raise ATError(34882)."""
-    # No CR, LF or NUL may reach a stored value: they would let a host inject SMTP or POP3
-    # commands or header lines later. Other control bytes are refused for the same reason.
-    if not printable(text):
-        raise ATError(BAD_VALUE)
-    kind = p[1]
-    if kind == STR:
-        if len(text) > p[2] or (p[0] in _MAILBOX and text and not mailbox(text)):
-            raise ATError(BAD_VALUE)
-        return text
-    if kind == INT:
-        v = parse_int(text)
-        if v < p[2] or v > p[3] or (p[0] in _STEP20 and v % 20):
-            raise ATError(BAD_VALUE)
-        return v
-    if kind == IP:
-        return parse_ip(text)
-    # CHOICE: stored as given by the table (ints stay ints)
-    t = text.strip().upper()
-    if t not in p[2]:
-        raise ATError(BAD_VALUE)
-    return int(t) if isinstance(p[4], int) else t
-
-
 def mailbox(text):
     """True when text is one bare address: local@domain, no RFC 5322 specials, no space."""
     at = text.rfind("@")
@@ -306,12 +252,3 @@ def parse_ip(text):
         if parse_int(s) > 255 or len(s) > 3:
             raise ATError(BAD_VALUE)
     return ".".join(str(int(s)) for s in parts)
-
-
-def show(p, value):
-    """The value as a display line shows it: strings quoted, numbers bare, secrets masked."""
-    if p[5] & SECRET:
-        return MASK if value else '""'
-    if p[1] == INT or (p[1] == CHOICE and isinstance(value, int)):
-        return str(value)
-    return '"' + str(value) + '"'

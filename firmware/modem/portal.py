@@ -14,7 +14,7 @@ _SCAN_CAP = const(20)  # networks listed
 _AP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a label
 _AP_PW_LEN = const(10)
 
-# What the setup page edits, in page order: (name, label). The values pass params.validate
+# What the setup page edits, in page order: (name, label). The values pass paramset.validate
 # exactly as AT#<name>= does; SECRET ones are write-only (an empty field keeps the value).
 WIFI = (("WIFISSID", "Network"), ("WIFIPW", "Wi-Fi password"))
 MAIL = (
@@ -263,6 +263,8 @@ class Portal:
         m = self.m
         if m.busy:  # S000333D p53: no parameter changes while a service runs (check_idle)
             raise _Refused("settings", SERVICE_RUNNING)
+        from . import paramset  # on use: the modem drops it after the command
+
         new = {}
         for name, _ in WIFI + MAIL + PAGE:
             if name not in form:
@@ -272,7 +274,7 @@ class Portal:
             if p[5] & params.SECRET and not text:
                 continue  # write-only: an empty field keeps the stored password
             try:
-                value = params.validate(p, text)
+                value = paramset.validate(p, text)
             except ATError as e:
                 raise _Refused(name, e.code) from None
             if value != m.values[name]:

@@ -303,6 +303,15 @@ class Link:
                 return data
 
 
+async def _pump(m, box, ev):
+    try:
+        box[0] = await m.port.read()
+    except Exception as e:  # re-raised by Listener.read_host
+        box[1] = e
+    finally:
+        ev.set()
+
+
 class Listener:
     """A TCP port waiting for a peer, or a UDP port waiting for a first datagram, while the
     modem stays in command mode (it is m.watch). One data session per start."""
@@ -317,6 +326,7 @@ class Listener:
         self.delay = delay
         self.got = None  # (conn, peer, first datagram) once a peer arrived; False on error
         self.task = None
+        self.ev = None  # the Event read_host waits on
 
     def start(self):
         m = self.m
@@ -341,10 +351,30 @@ class Listener:
                         break
         except NetError:
             self.got = False
-        self.m.wake()
+        if self.ev is not None:
+            self.ev.set()  # due: stop waiting for the host
 
     def due(self):
         return self.got is not None
+
+    async def read_host(self):
+        """The host's next bytes (Modem.read_serial), or None when a peer arrives first."""
+        box = [None, None]  # the bytes read, or the exception the read raised
+        ev = asyncio.Event()
+        task = asyncio.create_task(_pump(self.m, box, ev))
+        self.ev = ev
+        try:
+            while box[0] is None and box[1] is None and not self.due():
+                ev.clear()
+                await ev.wait()
+        finally:
+            self.ev = None
+        if box[0] is not None:
+            return box[0]
+        if box[1] is not None:
+            raise box[1]
+        task.cancel()  # it waits in port.read(): no byte has been taken
+        return None
 
     async def serial(self, data):
         """Command-mode bytes while waiting: an ETX stops listening [READ p31] (answer OK)."""
