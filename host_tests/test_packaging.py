@@ -377,3 +377,16 @@ def test_config_merge_on_micropython(tmp_path):
         "gsm": {"WIND": 0},
     }
     assert not (root / "wifi.json").exists()
+
+
+def test_every_mutation_still_applies():
+    """make mutate puts each deliberate bug into the code by exact text: a mutation whose text
+    has changed would be reported stale only when someone runs it; here every CI run sees it."""
+    import mutate
+
+    for name, path, old, new, modules in mutate.MUTATIONS:
+        with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            assert f.read().count(old) == 1, name
+        assert new != old and modules, name
+        for m in modules:
+            assert os.path.exists(os.path.join(ROOT, "host_tests", m + ".py")), (name, m)
