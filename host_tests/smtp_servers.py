@@ -156,7 +156,30 @@ async def starttls_inject(reader, writer):
     await reader.read()
 
 
-class DropInBody:
+class _UpToData:
+    """A scripted server: the envelope as any server answers it, then in_body(reader, writer)
+    after 354."""
+
+    async def __call__(self, reader, writer):
+        writer.write(b"220 mx.test ESMTP\r\n")
+        while True:
+            line = await reader.readline()
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-mx.test\r\n250 8BITMIME\r\n")
+            elif verb in (b"MAIL", b"RCPT"):
+                writer.write(b"250 OK\r\n")
+            elif verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                await self.in_body(reader, writer)
+                return
+            else:
+                writer.write(b"500 what\r\n")
+            await writer.drain()
+
+
+class DropInBody(_UpToData):
     """Speaks SMTP up to DATA, then closes the connection after body_bytes of content."""
 
     def __init__(self, body_bytes):
@@ -164,28 +187,13 @@ class DropInBody:
         self.closed = asyncio.Event()
         self.received = b""
 
-    async def __call__(self, reader, writer):
-        writer.write(b"220 mx.test ESMTP\r\n")
-        while True:
-            line = await reader.readline()
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                writer.write(b"250-mx.test\r\n250 8BITMIME\r\n")
-            elif verb in (b"MAIL", b"RCPT"):
-                writer.write(b"250 OK\r\n")
-            elif verb == b"DATA":
-                writer.write(b"354 go ahead\r\n")
-                await writer.drain()
-                self.received = await reader.readexactly(self.body_bytes)
-                writer.close()
-                self.closed.set()
-                return
-            else:
-                writer.write(b"500 what\r\n")
-            await writer.drain()
+    async def in_body(self, reader, writer):
+        self.received = await reader.readexactly(self.body_bytes)
+        writer.close()
+        self.closed.set()
 
 
-class StopsReading:
+class StopsReading(_UpToData):
     """Speaks SMTP up to DATA, reads body_bytes of content, then reads nothing more and keeps
     the connection open: the client's writes stall once the socket buffers are full."""
 
@@ -193,26 +201,10 @@ class StopsReading:
         self.body_bytes = body_bytes
         self.stalled = asyncio.Event()
 
-    async def __call__(self, reader, writer):
-        writer.write(b"220 mx.test ESMTP\r\n")
-        while True:
-            line = await reader.readline()
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                writer.write(b"250-mx.test\r\n250 8BITMIME\r\n")
-            elif verb in (b"MAIL", b"RCPT"):
-                writer.write(b"250 OK\r\n")
-            elif verb == b"DATA":
-                writer.write(b"354 go ahead\r\n")
-                await writer.drain()
-                await reader.readexactly(self.body_bytes)
-                self.stalled.set()
-                await asyncio.Event().wait()  # until the test ends
-            elif not line:
-                return
-            else:
-                writer.write(b"500 what\r\n")
-            await writer.drain()
+    async def in_body(self, reader, writer):
+        await reader.readexactly(self.body_bytes)
+        self.stalled.set()
+        await asyncio.Event().wait()  # until the test ends
 
 
 class TLSMaterial:

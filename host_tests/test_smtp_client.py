@@ -958,10 +958,8 @@ class RealClock(FakeClock):
 BIG = (b"x" * 70 + b"\r\n") * 900  # 65,700 bytes of body a write
 
 
-async def _stall(port, timeout_s, trace, sessions):
-    """A session with a server that stops reading mid-body: body writes until one fails. The
-    client goes into sessions, closed once the server is gone (a close would wait for the
-    unsent bytes to leave)."""
+async def _plain(port, timeout_s, trace):
+    """A plain session to port up to DATA, its steps timed by the real clock."""
     client, _ = await open_session(
         HostNet(),
         HOST,
@@ -977,6 +975,14 @@ async def _stall(port, timeout_s, trace, sessions):
         trace,
         RealClock(),
     )
+    return client
+
+
+async def _stall(port, timeout_s, trace, sessions):
+    """A session with a server that stops reading mid-body: body writes until one fails. The
+    client goes into sessions, closed once the server is gone (a close would wait for the
+    unsent bytes to leave)."""
+    client = await _plain(port, timeout_s, trace)
     sessions.append(client)
     for _ in range(2000):  # 131 MB: far more than any socket buffer holds
         await client.send(BIG)
@@ -1018,21 +1024,7 @@ def test_body_timeout_counts_each_write_not_the_pauses_between():
         handler = Recorder()
         async with smtp_server(handler) as port:
             trace = []
-            client, _ = await open_session(
-                HostNet(),
-                HOST,
-                port,
-                "NONE",
-                None,
-                DOMAIN,
-                "",
-                "",
-                SENDER,
-                [RCPT1],
-                0.3,
-                trace,
-                RealClock(),
-            )
+            client = await _plain(port, 0.3, trace)
             for line in (b"one\r\n", b"two\r\n", b"three\r\n"):
                 await client.send(line)
                 await asyncio.sleep(0.4)  # longer than the timeout, no write in progress
