@@ -322,8 +322,17 @@ WASM_PRELOAD = "binascii,socket,time,os,random"
 def parse_figures(out):
     """The "key value" lines of tools/benchcore.py as a dict of ints (others kept as text)."""
     got = {}
+    tag = None
     for line in out.splitlines():
+        if line.startswith("qstr pool:"):  # micropython.qstr_info() after "qstr_at <tag>"
+            for kv in line[10:].split(","):
+                k, v = kv.strip().split("=")
+                got["%s_%s" % (tag, k)] = int(v)
+            continue
         parts = line.split(" ", 1)
+        if parts[0] == "qstr_at":
+            tag = parts[1]
+            continue
         if len(parts) == 2:
             got[parts[0]] = int(parts[1]) if parts[1].lstrip("-").isdigit() else parts[1]
     return got
@@ -441,12 +450,28 @@ def heap_figures():
                 cells["plain"][1] and cells["plain"][1]["after"],
             )
         )
+        rows += _qstr_rows(*cells["plain"])
     if not why:
         w, _ = core_wasm(["mail", "probe=1", "sec=0", "read=256"], deployed=True)
         rows.append(("firmware as .mpy, -O3 as tools/deploy.py builds it", None, None))
         rows.append(("  after start-up", w["started"], None))
         rows.append(("  peak, 1 MB mail, plain SMTP", w["peak"], None))
         rows.append(("  after the mail (plain)", w["after"], None))
+        rows += _qstr_rows(w, None)
+    return rows
+
+
+def _qstr_rows(w, u):
+    """The firmware's interned names (qstrs: never freed) and the bytes of their pool
+    (entries grow by doubling, plus the names' text) after start-up and after the mail."""
+    rows = []
+    for tag, label in (("started", "after start-up"), ("after", "after the mail")):
+        for key, what in (("n_qstr", "names interned"), ("n_total_bytes", "  their bytes")):
+            cells = [
+                f["%s_%s" % (tag, key)] - f["base_" + key] if f and "base_" + key in f else None
+                for f in (w, u)
+            ]
+            rows.append(("  %s, %s" % (what, label), *cells))
     return rows
 
 

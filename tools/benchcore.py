@@ -57,6 +57,16 @@ async def js_turn():
             await asyncio.sleep_ms(1)
 
 
+def qstrs(tag):
+    """The qstr pool (interned names, in the GC heap for good) as "qstr_at <tag>" and the
+    port's "qstr pool: n_pool=.., n_qstr=.., n_str_data_bytes=.., n_total_bytes=.." line."""
+    import micropython
+
+    if hasattr(micropython, "qstr_info"):
+        print("qstr_at", tag)
+        micropython.qstr_info()
+
+
 async def live():
     """The live heap: gc.mem_alloc() after a collection."""
     await js_turn()
@@ -404,10 +414,12 @@ async def mail(args):
     items += mail_items(size) + [b"AT\r"]
     block = b"x"
     base = await live()  # this script and asyncio (frozen on boards), no firmware module
+    qstrs("base")
     m = await start(args, probe, block)
     started = await live()
     print("base", base)
     print("started", started - base)
+    qstrs("started")
     port = MemPort(items, opt(args, "read", 256), probe, opt(args, "turn", 1))
     probe.peak = started
     await m.run(port)
@@ -424,6 +436,7 @@ async def mail(args):
     # The port and the peer are the benchmark's, not the modem's; the items (in base) stay.
     port = m.port = None
     print("after", await live() - base)
+    qstrs("after")
 
 
 async def sockets(args):
@@ -560,6 +573,7 @@ async def cell(args):
     registered = await settled()
     print("base", base)
     print("started", started - base)
+    qstrs("started")
     print("simulated_module", with_sim - started)
     print("cell", registered - with_sim)
     c._stop_reader()
