@@ -10,7 +10,7 @@ sys.path[:0] = [
     os.path.dirname(os.path.abspath(__file__)),
 ]
 
-from modem import errors, modem, params, paramset, v250  # noqa: E402
+from modem import codes, modem, params, paramset, v250  # noqa: E402
 import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
@@ -70,7 +70,7 @@ Conventions (S000333D App. B p49, p53; what host programs rely on: docs/hosts.md
 """
 
 
-# Every code in firmware/modem/errors.py, with where it comes from (a test checks the list).
+# Every code in firmware/modem/codes.py, with where it comes from (a test checks the list).
 ERRORS = (
     ("UNKNOWN_COMMAND", "unknown AT# command [S000333D p42]"),
     ("SYNTAX", "syntax error, or a form the command does not have [p42]"),
@@ -208,7 +208,7 @@ def generate():
     out.append("| code | name | meaning |")
     out.append("|---|---|---|")
     for name, meaning in ERRORS:
-        out.append("| %d | %s | %s |" % (getattr(errors, name), name, meaning))
+        out.append("| %d | %s | %s |" % (codes.get(name), name, meaning))
     out.append("")
     out.append("## Parameters (AT#)\n")
     for p in params.table():

@@ -4,9 +4,15 @@ import gc
 import sys
 
 from .compat import INTERN, asyncio, const, wait_for
-from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
+from .errors import ATError
 from .lineio import LineReader
 from . import params
+
+_UNKNOWN_COMMAND = const(34817)
+_SYNTAX = const(34819)
+_EEPROM_WRITE = const(34824)
+_TOO_LONG = const(34881)
+_SERIAL_TIMEOUT = const(37980)
 
 # Extended commands: a ":module" line names a handler module, the lines below it its commands:
 # name, forms (x exec, s set, r read, t test). A handler module is imported when first needed;
@@ -48,6 +54,7 @@ _TRANSIENT = (
     "outboxcmd",
     "outsend",
     "paramset",  # the checks of an AT# value write (make bench: the largest free block kept)
+    "codes",  # the table of error codes, for modules that import a code from modem.errors
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
@@ -174,7 +181,7 @@ class Modem:
         try:
             self.board.store.save(self.saved)
         except OSError:
-            raise ATError(EEPROM_WRITE) from None
+            raise ATError(_EEPROM_WRITE) from None
 
     # ---------------------------------------------------------------- session
     async def session_down(self):
@@ -252,7 +259,7 @@ class Modem:
         try:
             return await wait_for(self.port.read(), timeout_s)
         except asyncio.TimeoutError:
-            raise ATError(SERIAL_TIMEOUT) from None
+            raise ATError(_SERIAL_TIMEOUT) from None
 
     def unread(self, data):
         if data:
@@ -425,7 +432,7 @@ class Modem:
     async def execute(self, body, overflow=False):
         self.result = "OK"
         if overflow:
-            self.error(ATError(TOO_LONG if body[:1] == b"#" else None))
+            self.error(ATError(_TOO_LONG if body[:1] == b"#" else None))
             return
         try:
             text = body.decode()
@@ -481,23 +488,23 @@ class Modem:
         if rest[:2] == "=?":
             form, args = "test", ""
             if rest[2:].strip():  # a test form has nothing after "=?"
-                raise ATError(SYNTAX if hashcmd else None)
+                raise ATError(_SYNTAX if hashcmd else None)
         elif rest[:1] == "?":
             form, args = "read", ""
             if rest[1:].strip():
-                raise ATError(SYNTAX if hashcmd else None)
+                raise ATError(_SYNTAX if hashcmd else None)
         elif rest[:1] == "=":
             form, args = "set", rest[1:]
         elif rest == "":
             form, args = "exec", ""
         else:
-            raise ATError(SYNTAX if hashcmd else None)
+            raise ATError(_SYNTAX if hashcmd else None)
         entry = lookup(name)
         p = params.get(name[1:]) if hashcmd and entry is None else None
         if entry is None and p is None:
-            raise ATError(UNKNOWN_COMMAND if hashcmd else None)
+            raise ATError(_UNKNOWN_COMMAND if hashcmd else None)
         if entry is not None and _LETTER[form] not in entry[1]:
-            raise ATError(SYNTAX if hashcmd else None)
+            raise ATError(_SYNTAX if hashcmd else None)
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password

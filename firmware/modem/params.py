@@ -1,7 +1,9 @@
 """The AT# parameter table (S000333D ch.2-7 plus our extensions): types, limits, defaults."""
 
 from .compat import const
-from .errors import ATError, BAD_VALUE
+from .errors import ATError
+
+_BAD_VALUE = const(34882)
 
 STR = const(0)  # a: max length
 INT = const(1)  # a: min, b: max, step
@@ -185,7 +187,7 @@ def unquote(raw):
     if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
         return raw[1:-1]
     if raw[:1] == '"':
-        raise ATError(BAD_VALUE)  # unbalanced quote
+        raise ATError(_BAD_VALUE)  # unbalanced quote
     return raw
 
 
@@ -229,7 +231,7 @@ def digits(text):
 def parse_int(text):
     text = text.strip()
     if not digits(text) or len(text) > 6:
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     return int(text)
 
 
@@ -247,8 +249,8 @@ def mailbox(text):
 def parse_ip(text):
     parts = text.strip().split(".")
     if len(parts) != 4:
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     for s in parts:
         if parse_int(s) > 255 or len(s) > 3:
-            raise ATError(BAD_VALUE)
+            raise ATError(_BAD_VALUE)
     return ".".join(str(int(s)) for s in parts)
