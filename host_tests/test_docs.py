@@ -25,11 +25,15 @@ def test_every_error_code_is_documented():
     assert documented == list(codes.table())
 
 
-def test_every_command_is_in_the_reference():
+def _command_names():
     from modem import modem
 
+    return [x.split(" ")[0] for x in modem.COMMANDS.strip().split("\n") if x[:1] != ":"]
+
+
+def test_every_command_is_in_the_reference():
     text = open(os.path.join(ROOT, "docs", "commands.md")).read()
-    for name in modem.names():
+    for name in _command_names():
         assert "### AT" + name + "\n" in text or "### AT" + name + " " in text, name
 
 
@@ -38,7 +42,7 @@ def test_command_table_matches_the_handler_modules():
 
     from modem import modem, params
 
-    table = set(modem.names())
+    table = set(_command_names())
     found = set()
     mods = ("basic", "atcmds", "session", "mail", "getmail", "sockets", "sms", "ftpcmds")
     for mod in mods + ("outboxcmd",):

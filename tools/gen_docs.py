@@ -186,12 +186,17 @@ def _cap(text):
 FORMS = {"x": "exec", "s": "set", "r": "read", "t": "test"}
 
 
+def command_names():
+    """Every extended command of the firmware's table (modem.COMMANDS)."""
+    return [x.split(" ")[0] for x in modem.COMMANDS.strip().split("\n") if x[:1] != ":"]
+
+
 def command_section(name, entry):
     syntax, responses, errs, text = cmddocs.COMMANDS[name]
     lines = ["### AT%s" % name, ""]
     if text:
         lines += [text, ""]
-    forms = ", ".join(FORMS[f] for f in entry[1])
+    forms = ", ".join(FORMS[f] for f in entry[1] if f in FORMS)  # p, q: the outbox pauses
     lines.append("- Syntax: `%s`; forms: %s." % (syntax, forms))
     if responses:
         lines.append("- Responses: %s." % responses)
@@ -214,11 +219,11 @@ def generate():
     for p in params.table():
         out.extend(param_section(p))
     out.append("## Action and display commands (AT#)\n")
-    for name in sorted(modem.names()):
+    for name in sorted(command_names()):
         if name.startswith("#") and params.get(name[1:]) is None:
             out.extend(command_section(name, modem.lookup(name)))
     out.append("## GSM-level commands (AT+ and basic)\n")
-    for name in sorted(modem.names()):
+    for name in sorted(command_names()):
         if name.startswith("+"):
             out.extend(command_section(name, modem.lookup(name)))
     out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(v250.BASIC)) + ".")

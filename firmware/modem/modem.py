@@ -15,27 +15,30 @@ _TOO_LONG = const(34881)
 _SERIAL_TIMEOUT = const(37980)
 
 # Extended commands: a ":module" line names a handler module, the lines below it its commands:
-# name, forms (x exec, s set, r read, t test). A handler module is imported when first needed;
-# the mail modules are dropped again after each use, so their RAM is free while the modem
-# waits (docs/design.md). Parameters of params.table() need no line: modem.atcmds handles them.
+# name, forms (x exec, s set, r read, t test), then p when a background delivery of the outbox
+# stops first (docs/outbox.md: the host's own services, what ends the session or the link), q
+# when it stops unless OUTBOX=1 (the command then only queues a mail). A handler module is
+# imported when first needed; the mail modules are dropped again after each use, so their RAM
+# is free while the modem waits (docs/design.md). Parameters of params.table() need no line:
+# modem.atcmds handles them.
 COMMANDS = (
     "\n:basic\n+CGMI xt\n+GMI xt\n+CGMM xt\n+GMM xt\n+CGMR xt\n+GMR xt\n+CGSN xt\n+GSN xt"
-    "\n+CFUN srt\n+WIND srt\n+WOPEN srt\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
-    "\n+CGATT srt\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
-    "\n+CLIR srt\n+CRC srt\n+CPOF xs\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxt"
+    "\n+CFUN srtp\n+WIND srt\n+WOPEN srtp\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
+    "\n+CGATT srtp\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
+    "\n+CLIR srt\n+CRC srt\n+CPOF xsp\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxtp"
     "\n:sms\n+CMGF srt\n+CSMP srt\n+CSCA srt\n+CNMI srt\n+CPMS srt\n+CSDH srt\n+CSCS srt"
-    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS st\n+CMGL xst\n+CMGR st\n+CMGD st"
-    "\n:session\n#CONNECTIONSTART x\n#CONNECTIONSTOP x\n#DISPLAYIP x\n#VSTATE x"
-    "\n:mail\n#PUTMAIL x\n#SENDMAIL1 x\n#SENDMAIL2 x\n#SENDMAIL3 x\n#SENDMAIL sx\n#SMTPLOG x"
-    "\n:getmail\n#GETMAIL x"
+    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS stq\n+CMGL xst\n+CMGR st\n+CMGD st"
+    "\n:session\n#CONNECTIONSTART xp\n#CONNECTIONSTOP xp\n#DISPLAYIP x\n#VSTATE x"
+    "\n:mail\n#PUTMAIL xq\n#SENDMAIL1 xq\n#SENDMAIL2 xq\n#SENDMAIL3 xq\n#SENDMAIL sxq\n#SMTPLOG x"
+    "\n:getmail\n#GETMAIL xp"
     "\n:atcmds\n#BODY1 srtx\n#BODY2 srtx\n#BODY3 srtx\n#REC1ADD x\n#REC2ADD x\n#REC3ADD x"
     "\n#VPHY x\n#VPPP x\n#VGPRS x\n#VDNS x\n#VSMTP x\n#VPOP3 x\n#VMAIL1 x\n#VMAIL2 x\n#VMAIL3 x"
     "\n#VFTP x\n#VTCP xs\n#VUDP x\n#VPING x\n#VWIFI x\n#VMAIL x\n#VALL x\n#VVERSION x"
     "\n#CACERT xsrt"
-    "\n:sockets\n#OTCP xs\n#LTCPSTART xs\n#LTCPSTOP xs\n#OUDP x\n#LUDPSTART x\n#LUDPSTOP x"
-    "\n#PING x"
+    "\n:sockets\n#OTCP xsp\n#LTCPSTART xsp\n#LTCPSTOP xs\n#OUDP xp\n#LUDPSTART xp\n#LUDPSTOP x"
+    "\n#PING xp"
     "\n:ftpcmds\n#FTPGET x\n#FTPPUT x\n#FTPLOG x"
-    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR x\n"
+    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR xp\n"
 )
 _TRANSIENT = (
     "mail",
@@ -62,14 +65,6 @@ _TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds", "v2
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
-# Commands that stop a background delivery of the outbox first (docs/outbox.md): the host's
-# own services, and what ends the session or the link. With OUTBOX=1 the mail ones only queue.
-_PAUSE = (
-    " #PUTMAIL #SENDMAIL1 #SENDMAIL2 #SENDMAIL3 #SENDMAIL +CMGS #GETMAIL #CONNECTIONSTART"
-    " #CONNECTIONSTOP #OTCP #LTCPSTART #OUDP #LUDPSTART #PING +CFUN +CPOF #RESET +WOPEN"
-    " +CGATT #OUTBOXCLEAR "
-)
-_QUEUED = " #PUTMAIL #SENDMAIL1 #SENDMAIL2 #SENDMAIL3 #SENDMAIL +CMGS "
 
 
 def lookup(name):
@@ -82,29 +77,15 @@ def lookup(name):
     return COMMANDS[h : COMMANDS.find("\n", h)], forms
 
 
-def names():
-    return [x.split(" ")[0] for x in COMMANDS.strip().split("\n") if x[:1] != ":"]
-
-
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
 
-# Final and intermediate result codes with their ATV0 numbers [READ p42; spelling per spec §3].
-NUMERIC = {
-    "OK": 0,
-    "CONNECT": 1,
-    "RING": 2,
-    "NO CARRIER": 3,
-    "ERROR": 4,
-    "BUSY": 7,
-    "NO ANSWER": 8,
-    "Ok_Info_DataBegin": 1025,
-    "Ok_Info_WaitingForData": 1028,
-    "Ok_Info_NoMail": 3072,
-    "Ok_Info_Mail": 3073,
-    "Ok_Info_SocketClosed": 3074,
-    "Ok_Info_PPP": 3077,
-    "Ok_Info_GprsActivation": 3086,
-}
+# Final and intermediate result codes with their ATV0 numbers [READ p42; spelling per spec §3]:
+# "|text|number" each (one string: a dict of them cost ~0.2 KB more of a board's heap).
+_NUMERIC = (
+    "|OK|0|CONNECT|1|RING|2|NO CARRIER|3|ERROR|4|BUSY|7|NO ANSWER|8|Ok_Info_DataBegin|1025"
+    "|Ok_Info_WaitingForData|1028|Ok_Info_NoMail|3072|Ok_Info_Mail|3073"
+    "|Ok_Info_SocketClosed|3074|Ok_Info_PPP|3077|Ok_Info_GprsActivation|3086|"
+)
 
 # GSM-level settings. PROFILE ones are saved by AT&W and restored by ATZ / power-up;
 # the others persist as soon as they are set (Wavecom keeps them in EEPROM).
@@ -215,7 +196,8 @@ class Modem:
         if self.profile["V"]:
             self.out.append(b"\r\n" + name.encode() + b"\r\n")
         else:
-            self.out.append(str(NUMERIC[name]).encode() + b"\r")
+            i = _NUMERIC.index("|" + name + "|") + len(name) + 2
+            self.out.append(_NUMERIC[i : _NUMERIC.find("|", i)].encode() + b"\r")
 
     def error(self, e):
         # +CME and +CMS errors only once AT+CMEE enabled them, else ERROR (S000293I p10)
@@ -508,8 +490,9 @@ class Modem:
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
-        if self.sender is not None and (" %s " % name) in _PAUSE:
-            if not (self.values["OUTBOX"] and (" %s " % name) in _QUEUED):
+        if self.sender is not None and entry is not None:
+            f = entry[1]
+            if "p" in f or ("q" in f and not self.values["OUTBOX"]):
                 await self.pause_outbox()
         if p is not None:
             return await _module("atcmds").param(self, p, form, args) or []
