@@ -87,22 +87,6 @@ _NUMERIC = (
     "|Ok_Info_SocketClosed|3074|Ok_Info_PPP|3077|Ok_Info_GprsActivation|3086|"
 )
 
-# GSM-level settings. PROFILE ones are saved by AT&W and restored by ATZ / power-up;
-# the others persist as soon as they are set (Wavecom keeps them in EEPROM).
-PROFILE_DEFAULTS = {"E": 1, "V": 1, "Q": 0, "CMEE": 0, "IPR": 115200, "IFC": [2, 2]}
-AUTO_DEFAULTS = {
-    "CREG": 0,
-    "CGREG": 0,
-    "WIND": 0,
-    "WOPEN": 1,
-    "CGDCONT": {},
-    "CLIP": 0,
-    "CLIR": 0,
-    "CRC": 0,
-    "KSLEEP": 2,
-    "COPSF": 0,
-}
-
 
 class Modem:
     """One modem. `board` injects: store, net, clock, identity, log, defaults, serial hooks."""
@@ -147,12 +131,25 @@ class Modem:
         self.saved = data
         # the stored overrides are the "at" section itself: one dict, not a copy to keep equal
         self.values = params.Values(data.setdefault("at", {}), self.board.defaults)
-        self.gsm = dict(AUTO_DEFAULTS)
+        # GSM-level settings that persist as soon as they are set (Wavecom keeps them in EEPROM)
+        self.gsm = {
+            "CREG": 0,
+            "CGREG": 0,
+            "WIND": 0,
+            "WOPEN": 1,
+            "CGDCONT": {},
+            "CLIP": 0,
+            "CLIR": 0,
+            "CRC": 0,
+            "KSLEEP": 2,
+            "COPSF": 0,
+        }
         self.gsm.update(data.get("gsm", {}))
         self.restore_profile()
 
     def restore_profile(self, saved=True):
-        self.profile = dict(PROFILE_DEFAULTS)
+        # GSM-level settings saved by AT&W and restored by ATZ / power-up
+        self.profile = {"E": 1, "V": 1, "Q": 0, "CMEE": 0, "IPR": 115200, "IFC": [2, 2]}
         if saved:
             self.profile.update(self.saved.get("profile", {}))
         self.sregs = {0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 14, 12: 50}
@@ -283,8 +280,7 @@ class Modem:
         if pair is None:
             return
         if not self.rx:
-            pending = getattr(self.port, "pending", None)
-            if pending is None or not pending():
+            if not _has_bytes(self.port):
                 return
             self.rx = await self.port.read()
         if self.rx[:1] == pair:
@@ -443,23 +439,19 @@ class Modem:
             if c == " ":
                 i += 1
                 continue
-            if c == "+" or c == "#":
-                info.extend(await self.run_extended(text[i:]))
+            if c == "#":
+                # An AT# command takes the rest of the line: its value may hold ';' or ','.
+                info.extend(await self.run_one(text[i:], hashcmd=True))
+                break
+            if c == "+":
+                for part in params.split_args(text[i:], ";"):
+                    part = part.strip()
+                    if part:
+                        info.extend(await self.run_one(part, hashcmd=False))
                 break
             i, lines = await _module("v250").run_basic(self, text, i)
             info.extend(lines)
         self.info(info)
-
-    async def run_extended(self, text):
-        if text[0] == "#":
-            # An AT# command takes the rest of the line: its value may hold ';' or ','.
-            return await self.run_one(text, hashcmd=True)
-        info = []
-        for part in params.split_args(text, ";"):
-            part = part.strip()
-            if part:
-                info.extend(await self.run_one(part, hashcmd=False))
-        return info
 
     async def run_one(self, text, hashcmd):
         k = 1
@@ -500,7 +492,10 @@ class Modem:
             return await _module(entry[0]).HANDLERS[name](self, form, args) or []
         finally:
             if _unload():  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
-                self.last_smtp = _settle(self.last_smtp)
+                # The SMTP trace made again once the mail stack is gone: made while it was
+                # loaded, its objects sit above it and would split the free space for good.
+                t = self.last_smtp
+                self.last_smtp = [(s, n, x.encode().decode(), ms) for s, n, x, ms in t]
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
@@ -551,12 +546,6 @@ def _module(name):
         __import__(full)
         mod = sys.modules[full]
     return mod
-
-
-def _settle(trace):
-    """The SMTP trace made again once the mail stack is gone: made while it was loaded, its
-    objects sit above it and would split the free space for good; new ones go low."""
-    return [(step, code, text.encode().decode(), ms) for step, code, text, ms in trace]
 
 
 def _unload(names=_TRANSIENT):
