@@ -3,10 +3,13 @@ one AT link (cellat.py), SMS (cellsms.py); docs/cellular.md. No hardware here: t
 the PWRKEY line and the data path are injected; the module's quirks are data (cellmods.py)."""
 
 from modem.compat import asyncio, const
-from modem.errors import ACTIVATION_FAILED, NOT_ATTACHED, NetError
+from modem.errors import NetError
 from cellat import NO_ANSWER, ATLink, _fields, _int
 from cellmods import MODULES
 from cellsms import CellSMS
+
+_NOT_ATTACHED = const(35865)
+_ACTIVATION_FAILED = const(49155)
 
 _TRY_MS = const(500)  # one "AT" of the sync loop waits this long for its OK
 _POLL_MS = const(5000)  # registration and signal poll while idle
@@ -246,9 +249,9 @@ class Cellular(CellSMS, ATLink):
         """Registered within reg_ms, PDP context, attach, dial: the module is in PPP data mode
         afterwards. NetError(35865) without service, (49155) when the network refuses."""
         if not self.alive:
-            raise NetError(NOT_ATTACHED, "module not answering")
+            raise NetError(_NOT_ATTACHED, "module not answering")
         if self.sim != "READY":
-            raise NetError(NOT_ATTACHED, "SIM " + (self.sim or "not known"))
+            raise NetError(_NOT_ATTACHED, "SIM " + (self.sim or "not known"))
         for _ in range(max(1, reg_ms // _REG_POLL_MS)):
             await self.refresh()
             if self.reg in REGISTERED or self.reg == 3:
@@ -256,7 +259,7 @@ class Cellular(CellSMS, ATLink):
             await self._sleep(_REG_POLL_MS * self.scale)
         if self.reg not in REGISTERED:
             raise NetError(
-                NOT_ATTACHED, "registration %s" % ("denied" if self.reg == 3 else "none")
+                _NOT_ATTACHED, "registration %s" % ("denied" if self.reg == 3 else "none")
             )
         try:
             await self.command(self.q["pdp"].replace("{apn}", apn))
@@ -265,7 +268,7 @@ class Cellular(CellSMS, ATLink):
         except NetError as e:
             if e.code == NO_ANSWER:
                 raise
-            raise NetError(ACTIVATION_FAILED, e.text) from None
+            raise NetError(_ACTIVATION_FAILED, e.text) from None
         self.data = True
         self.suspended = False
         self._in_call_ms = 0

@@ -6,9 +6,11 @@ import time
 import machine
 
 from modem.compat import asyncio, const
-from modem.errors import NOT_ATTACHED, NetError
+from modem.errors import NetError
 from modem.store import FileStore, exists, remove_file, write_file
 from mpnet import MPNet
+
+_NOT_ATTACHED = const(35865)
 
 _READ_SIZE = const(2048)  # one UART read at most: the UART's receive buffer (rxbuf below)
 _FIRST_READ = const(256)  # a read that waits for the first byte: a command line's worth
@@ -249,9 +251,9 @@ class WiFiLink(MPNet):
         """AT#CONNECTIONSTART: join with WIFISSID/WIFIPW, NetError(35865) when that fails."""
         ssid = values.get("WIFISSID") or ""
         if not ssid:
-            raise NetError(NOT_ATTACHED, "WIFISSID not set")
+            raise NetError(_NOT_ATTACHED, "WIFISSID not set")
         if not await self.join(ssid, values.get("WIFIPW") or ""):
-            raise NetError(NOT_ATTACHED, "no Wi-Fi connection to " + ssid)
+            raise NetError(_NOT_ATTACHED, "no Wi-Fi connection to " + ssid)
         self.session = True
         if not self.time_ok and self.ntp_due():
             self.sync_time()

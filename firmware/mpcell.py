@@ -6,8 +6,10 @@ from cellmods import MODULES
 from cellsession import CellSession
 from cellular import REGISTERED, Cellular
 from modem.compat import asyncio, const
-from modem.errors import ACTIVATION_FAILED, NetError
+from modem.errors import NetError
 from mpboard import MPBoard, UARTPort, WiFiLink
+
+_ACTIVATION_FAILED = const(49155)
 
 _PPP_MS = const(30000)  # LCP, PAP/CHAP and IPCP after CONNECT
 _PPP_POLL_MS = const(100)
@@ -48,7 +50,7 @@ class PPPLink(CellSession, WiFiLink):
         import network
 
         if not hasattr(network, "PPP"):  # a build without it (rp2, stm32 stock): no dial
-            raise NetError(ACTIVATION_FAILED, "no network.PPP in this MicroPython build")
+            raise NetError(_ACTIVATION_FAILED, "no network.PPP in this MicroPython build")
         return await CellSession._cell_up(self, values)
 
     async def wifi_up(self, values):
@@ -73,7 +75,7 @@ class PPPLink(CellSession, WiFiLink):
             await asyncio.sleep(_PPP_POLL_MS / 1000)
         else:
             self.ppp.disconnect()
-            raise NetError(ACTIVATION_FAILED, "PPP did not come up")
+            raise NetError(_ACTIVATION_FAILED, "PPP did not come up")
         self.session = True
         return (self.ppp.ipconfig("addr4")[0], "0.0.0.0", self.ppp.ipconfig("gw4"))
 

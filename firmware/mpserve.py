@@ -4,9 +4,12 @@ import errno
 import socket
 import time
 
-from modem.compat import asyncio
-from modem.errors import LISTEN_FAILED, SOCKET_IO, NetError
+from modem.compat import asyncio, const
+from modem.errors import NetError
 from mpsock import MPConn, _address, _errno, _sockaddr, _text
+
+_LISTEN_FAILED = const(38051)
+_SOCKET_IO = const(38052)
 
 _POLL_S = 0.02  # readiness by polling, where asyncio's I/O queue is not reachable
 
@@ -41,7 +44,7 @@ class MPListener:
                 break
             except OSError as e:
                 if not _would_block(e):
-                    raise NetError(LISTEN_FAILED, _text(e)) from None
+                    raise NetError(_LISTEN_FAILED, _text(e)) from None
             await _readable(self._sock)
         s.setblocking(False)
         return MPConn(s, asyncio.StreamReader(s), True), _address(addr)
@@ -64,14 +67,14 @@ class MPDatagram:
                 return data, _address(addr), _port(addr)
             except OSError as e:
                 if not _would_block(e):
-                    raise NetError(SOCKET_IO, _text(e)) from None
+                    raise NetError(_SOCKET_IO, _text(e)) from None
             await _readable(self._sock)
 
     async def send(self, data, addr, port):
         try:
             self._sock.sendto(data, _sockaddr(addr, port))
         except OSError as e:  # no route, too long, no buffer
-            raise NetError(SOCKET_IO, _text(e)) from None
+            raise NetError(_SOCKET_IO, _text(e)) from None
 
     def close(self):
         self._sock.close()
@@ -88,7 +91,7 @@ def _bound(net, kind, port, host=None, backlog=1):
         s.setblocking(False)
     except OSError as e:  # in use, no permission
         s.close()
-        raise NetError(LISTEN_FAILED, _text(e)) from None
+        raise NetError(_LISTEN_FAILED, _text(e)) from None
     return s
 
 

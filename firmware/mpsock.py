@@ -5,13 +5,12 @@ import errno
 import socket
 
 from modem.compat import asyncio, const
-from modem.errors import (
-    DNS_FAILED,
-    SMTP_CONNECT,
-    SMTP_LOST,
-    SMTP_TLS,
-    NetError,
-)
+from modem.errors import NetError
+
+_SMTP_CONNECT = const(37970)
+_SMTP_TLS = const(37973)
+_SMTP_LOST = const(37979)
+_DNS_FAILED = const(38027)
 
 _TEXT_MAX = const(100)  # characters of an error text kept
 _READ_LIMIT = const(512)  # largest single read (mbedtls decrypts in place: no bigger buffer)
@@ -100,7 +99,7 @@ def make_context(tls):
         else:
             ctx.verify_mode = ssl.CERT_NONE
     except (OSError, ValueError, ImportError) as e:  # no cafile, not PEM, no ssl module
-        raise NetError(SMTP_TLS, "cafile: " + _text(e)) from None
+        raise NetError(_SMTP_TLS, "cafile: " + _text(e)) from None
     return ctx
 
 
@@ -125,12 +124,12 @@ class MPConn:
     def _error(self, e):
         code = _errno(e)
         if not self._got and code in _CONNECT_ERRNOS:
-            return NetError(SMTP_CONNECT, _text(e))
+            return NetError(_SMTP_CONNECT, _text(e))
         if self._tls or isinstance(e, ValueError):
             # ValueError: certificate verification; other errors while the handshake runs are
             # mbedtls codes (negative errno) or the peer giving up on the handshake.
-            return NetError(SMTP_TLS, _text(e))
-        return NetError(SMTP_LOST, _text(e))
+            return NetError(_SMTP_TLS, _text(e))
+        return NetError(_SMTP_LOST, _text(e))
 
     async def read(self, n):
         if self._pending is not None:
@@ -164,7 +163,7 @@ class MPConn:
             )
             s.setblocking(False)
         except (OSError, ValueError) as e:
-            raise NetError(SMTP_TLS, _text(e)) from None
+            raise NetError(_SMTP_TLS, _text(e)) from None
         self._sock = s
         self._s = asyncio.StreamReader(s)  # one Stream object reads and writes on MicroPython
         self._tls = True
@@ -237,13 +236,13 @@ async def resolve(net, host):
     try:
         infos = socket.getaddrinfo(host, 0, 0, socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError) as e:  # lwIP raises OSError(-2) and the like
-        raise NetError(DNS_FAILED, _text(e)) from None
+        raise NetError(_DNS_FAILED, _text(e)) from None
     for info in infos:
         if info[0] == socket.AF_INET:
             return _address(info[-1])
     if infos:
         return _address(infos[0][-1])
-    raise NetError(DNS_FAILED, "no address")
+    raise NetError(_DNS_FAILED, "no address")
 
 
 async def connect(net, addr, port, tls=None, lport=0):
@@ -256,7 +255,7 @@ async def connect(net, addr, port, tls=None, lport=0):
         else:
             reader, _ = await asyncio.open_connection(addr, port)
     except OSError as e:  # no route, or refused at once; lport in use
-        raise NetError(SMTP_CONNECT, _text(e)) from None
+        raise NetError(_SMTP_CONNECT, _text(e)) from None
     conn = MPConn(reader.s, reader)
     if tls is not None:
         try:

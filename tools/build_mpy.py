@@ -92,10 +92,10 @@ def build(sources, out_dir, exe=None, opt=()):
             continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         tmp = "%s.%d.tmp" % (dst, os.getpid())  # a parallel build never sees half a file
-        # -s: tracebacks name the source as the board sees it (modem/mail.py).
-        r = subprocess.run(
-            [exe, *opt, "-o", tmp, "-s", rel[:-4] + ".py", src], capture_output=True, text=True
-        )
+        # -s: tracebacks name the source by its module (modem.mail), as tools/deploy.py builds
+        # for a board: that name is interned as the module's __name__ anyway.
+        name = rel[:-4].replace(os.sep, ".")
+        r = subprocess.run([exe, *opt, "-o", tmp, "-s", name, src], capture_output=True, text=True)
         if r.returncode:
             errors.append((r.stderr or r.stdout).strip() or "%s: mpy-cross failed" % src)
             if os.path.exists(tmp):

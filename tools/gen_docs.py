@@ -10,7 +10,7 @@ sys.path[:0] = [
     os.path.dirname(os.path.abspath(__file__)),
 ]
 
-from modem import errors, modem, params, paramset, v250  # noqa: E402
+from modem import codes, modem, params, paramset, v250  # noqa: E402
 import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
@@ -70,7 +70,7 @@ Conventions (S000333D App. B p49, p53; what host programs rely on: docs/hosts.md
 """
 
 
-# Every code in firmware/modem/errors.py, with where it comes from (a test checks the list).
+# Every code in firmware/modem/codes.py, with where it comes from (a test checks the list).
 ERRORS = (
     ("UNKNOWN_COMMAND", "unknown AT# command [S000333D p42]"),
     ("SYNTAX", "syntax error, or a form the command does not have [p42]"),
@@ -186,12 +186,17 @@ def _cap(text):
 FORMS = {"x": "exec", "s": "set", "r": "read", "t": "test"}
 
 
+def command_names():
+    """Every extended command of the firmware's table (modem.COMMANDS)."""
+    return [x.split(" ")[0] for x in modem.COMMANDS.strip().split("\n") if x[:1] != ":"]
+
+
 def command_section(name, entry):
     syntax, responses, errs, text = cmddocs.COMMANDS[name]
     lines = ["### AT%s" % name, ""]
     if text:
         lines += [text, ""]
-    forms = ", ".join(FORMS[f] for f in entry[1])
+    forms = ", ".join(FORMS[f] for f in entry[1] if f in FORMS)  # p, q: the outbox pauses
     lines.append("- Syntax: `%s`; forms: %s." % (syntax, forms))
     if responses:
         lines.append("- Responses: %s." % responses)
@@ -208,17 +213,17 @@ def generate():
     out.append("| code | name | meaning |")
     out.append("|---|---|---|")
     for name, meaning in ERRORS:
-        out.append("| %d | %s | %s |" % (getattr(errors, name), name, meaning))
+        out.append("| %d | %s | %s |" % (codes.get(name), name, meaning))
     out.append("")
     out.append("## Parameters (AT#)\n")
     for p in params.table():
         out.extend(param_section(p))
     out.append("## Action and display commands (AT#)\n")
-    for name in sorted(modem.names()):
+    for name in sorted(command_names()):
         if name.startswith("#") and params.get(name[1:]) is None:
             out.extend(command_section(name, modem.lookup(name)))
     out.append("## GSM-level commands (AT+ and basic)\n")
-    for name in sorted(modem.names()):
+    for name in sorted(command_names()):
         if name.startswith("+"):
             out.extend(command_section(name, modem.lookup(name)))
     out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(v250.BASIC)) + ".")

@@ -71,8 +71,8 @@ MUTATIONS = [
     ("#SMTPLOG cut at 81", M + "mail.py", """text.replace('"', "'")[:80]""",
      """text.replace('"', "'")[:81]""", ["test_putmail"]),
     # -- mail in
-    ("POP3 error number changed", M + "errors.py", "POP3_LOST = const(37995)",
-     "POP3_LOST = const(37997)", ["test_getmail"]),
+    ("POP3 error number changed", M + "pop3.py", "_POP3_LOST = const(37995)",
+     "_POP3_LOST = const(37997)", ["test_getmail"]),
     ("POP3 dot-stuffing to the host off", M + "getmail.py",
      '        data = data.replace(b"\\n.", b"\\n..")\n', "", ["test_getmail"]),
     # -- sockets

@@ -5,8 +5,11 @@ unverified). Portable: it runs on CPython and on the MicroPython unix port."""
 
 from cellsession import CellSession
 from cellular import REGISTERED, Cellular
-from modem.errors import NOT_ATTACHED, NetError
+from modem.compat import const
+from modem.errors import NetError
 from simcell import SimModule
+
+_NOT_ATTACHED = const(35865)
 
 try:
     import asyncio
@@ -25,7 +28,7 @@ def cell_link(base):
 
         async def wifi_up(self, values):
             if not self.board.network:  # the PC's network plays Wi-Fi, as on the plain sim
-                raise NetError(NOT_ATTACHED, "no network")
+                raise NetError(_NOT_ATTACHED, "no network")
             return (self.board.address(), "0.0.0.0", "0.0.0.0")
 
         async def wifi_down(self):

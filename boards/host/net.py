@@ -7,15 +7,15 @@ import ssl
 import struct
 import time
 
-from modem.errors import (
-    DNS_FAILED,
-    LISTEN_FAILED,
-    SMTP_CONNECT,
-    SMTP_LOST,
-    SMTP_TLS,
-    SOCKET_IO,
-    NetError,
-)
+from modem.compat import const
+from modem.errors import NetError
+
+_SMTP_CONNECT = const(37970)
+_SMTP_TLS = const(37973)
+_SMTP_LOST = const(37979)
+_DNS_FAILED = const(38027)
+_LISTEN_FAILED = const(38051)
+_SOCKET_IO = const(38052)
 
 _CLOSE_WAIT_S = 5
 
@@ -26,7 +26,7 @@ def make_context(tls):
         # No cafile: the system's default CAs (create_default_context loads them).
         ctx = ssl.create_default_context(cafile=tls.cafile or None)
     except (OSError, ValueError) as e:  # missing or unreadable cafile, not PEM
-        raise NetError(SMTP_TLS, "cafile: %s" % e) from e
+        raise NetError(_SMTP_TLS, "cafile: %s" % e) from e
     if not tls.verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -44,14 +44,14 @@ class HostConn:
         try:
             return await self._r.read(n)
         except OSError as e:  # reset, or a TLS record error: the session is gone
-            raise NetError(SMTP_LOST, str(e) or e.__class__.__name__) from e
+            raise NetError(_SMTP_LOST, str(e) or e.__class__.__name__) from e
 
     async def write(self, data):
         try:
             self._w.write(data)
             await self._w.drain()
         except OSError as e:
-            raise NetError(SMTP_LOST, str(e) or e.__class__.__name__) from e
+            raise NetError(_SMTP_LOST, str(e) or e.__class__.__name__) from e
 
     async def starttls(self, tls):
         """Upgrade in place; on any failure the connection is dropped (its state is unknown)."""
@@ -64,7 +64,7 @@ class HostConn:
             raise
         except (OSError, ValueError) as e:  # SSLError and certificate errors are OSError
             self._w.transport.abort()
-            raise NetError(SMTP_TLS, str(e) or e.__class__.__name__) from e
+            raise NetError(_SMTP_TLS, str(e) or e.__class__.__name__) from e
         except BaseException:  # cancelled by the caller's timeout: do not leak the socket
             self._w.transport.abort()
             raise
@@ -113,7 +113,7 @@ class HostListener:
             except (BlockingIOError, InterruptedError):
                 await _readable(self._sock)
             except OSError as e:
-                raise NetError(LISTEN_FAILED, str(e)) from e
+                raise NetError(_LISTEN_FAILED, str(e)) from e
         s.setblocking(False)
         reader, writer = await asyncio.open_connection(sock=s)
         return HostConn(reader, writer), addr[0]
@@ -137,14 +137,14 @@ class HostDatagram:
             except (BlockingIOError, InterruptedError):
                 await _readable(self._sock)
             except OSError as e:
-                raise NetError(SOCKET_IO, str(e)) from e
+                raise NetError(_SOCKET_IO, str(e)) from e
 
     async def send(self, data, addr, port):
         loop = asyncio.get_running_loop()
         try:
             await loop.sock_sendto(self._sock, data, (addr, port))
         except OSError as e:  # EACCES (broadcast), EMSGSIZE, no route
-            raise NetError(SOCKET_IO, str(e)) from e
+            raise NetError(_SOCKET_IO, str(e)) from e
 
     def close(self):
         self._sock.close()
@@ -192,7 +192,7 @@ class HostSocketNet:
             s.setblocking(False)
         except OSError as e:  # in use, no permission
             s.close()
-            raise NetError(LISTEN_FAILED, str(e)) from e
+            raise NetError(_LISTEN_FAILED, str(e)) from e
         return HostListener(s)
 
     async def udp(self, port=0):
@@ -202,7 +202,7 @@ class HostSocketNet:
             s.setblocking(False)
         except OSError as e:
             s.close()
-            raise NetError(LISTEN_FAILED, str(e)) from e
+            raise NetError(_LISTEN_FAILED, str(e)) from e
         return HostDatagram(s)
 
     async def ping(self, addr, timeout_ms):
@@ -219,7 +219,7 @@ class HostSocketNet:
                 finally:
                     s.close()
             if self.ping_method == "icmp":
-                raise NetError(SOCKET_IO, "no ICMP socket")
+                raise NetError(_SOCKET_IO, "no ICMP socket")
         self.ping_used = "tcp"
         return await self._tcp_ping(addr, timeout_ms)
 
@@ -233,7 +233,7 @@ class HostSocketNet:
         try:
             s.sendto(_echo_request(ident, seq), (addr, 0))
         except OSError as e:
-            raise NetError(SOCKET_IO, str(e)) from e
+            raise NetError(_SOCKET_IO, str(e)) from e
         while True:
             left = end - time.monotonic()
             if left <= 0:
@@ -278,9 +278,9 @@ class HostNet(HostSocketNet):
         try:
             infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError, ValueError) as e:  # gaierror is an OSError
-            raise NetError(DNS_FAILED, str(e)) from e
+            raise NetError(_DNS_FAILED, str(e)) from e
         if not infos:
-            raise NetError(DNS_FAILED, "no address")
+            raise NetError(_DNS_FAILED, "no address")
         # IPv4 first: the boards this stands in for only speak IPv4.
         for family, _, _, _, sockaddr in infos:
             if family == socket.AF_INET:
@@ -300,7 +300,7 @@ class HostNet(HostSocketNet):
             else:
                 reader, writer = await asyncio.open_connection(addr, port)
         except OSError as e:  # refused, unreachable, no route; lport in use
-            raise NetError(SMTP_CONNECT, str(e) or e.__class__.__name__) from e
+            raise NetError(_SMTP_CONNECT, str(e) or e.__class__.__name__) from e
         conn = HostConn(reader, writer)
         if tls is not None:
             await conn.starttls(tls)

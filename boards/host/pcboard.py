@@ -7,8 +7,11 @@ import os
 import sys
 import time
 
-from modem.errors import NOT_ATTACHED, NetError
+from modem.compat import const
+from modem.errors import NetError
 from modem.store import exists, remove_file, write_file
+
+_NOT_ATTACHED = const(35865)
 
 
 # What a scan finds on a PC: (ssid, rssi dBm, secured). Joining any of them "works".
@@ -29,7 +32,7 @@ class PCLink:
 
     async def up(self, values):
         if not self.board.network:
-            raise NetError(NOT_ATTACHED, "no network")
+            raise NetError(_NOT_ATTACHED, "no network")
         self.up_now = True
         return (self.board.address(), "0.0.0.0", "0.0.0.0")
 

@@ -3,9 +3,14 @@
 import gc
 
 from .compat import INTERN, const
-from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING, SYNTAX
+from .errors import ATError
 from .entry import read_block
 from . import params, paramset, version
+
+_SYNTAX = const(34819)
+_EEPROM_WRITE = const(34824)
+_BAD_VALUE = const(34882)
+_SERVICE_RUNNING = const(37123)
 
 _MAX_ADDRS = const(10)  # RECiADD keeps the first 10 addresses [READ p18]
 _ADDR_LEN = const(120)
@@ -58,7 +63,7 @@ def _set_value(m, key, value):
 def check_idle(m):
     """S000333D p53: parameters may be written only while no service uses the stack."""
     if m.busy:
-        raise ATError(SERVICE_RUNNING)
+        raise ATError(_SERVICE_RUNNING)
 
 
 async def _param(m, p, form, args):
@@ -75,9 +80,9 @@ async def _param(m, p, form, args):
         elif len(parts) == 2:
             pid, raw = params.parse_int(parts[0]), parts[1]
             if pid not in params.PROFILES:
-                raise ATError(BAD_VALUE)
+                raise ATError(_BAD_VALUE)
         else:
-            raise ATError(SYNTAX)
+            raise ATError(_SYNTAX)
         _set_value(m, "%s:%d" % (p[0], pid), paramset.validate(p, params.unquote(raw)))
     else:
         _set_value(m, p[0], paramset.validate(p, params.unquote(args)))
@@ -89,10 +94,10 @@ def _display_handler(groups):
         profile = None
         if form == "set":
             if groups != ("TCP",):
-                raise ATError(SYNTAX)
+                raise ATError(_SYNTAX)
             profile = params.parse_int(params.unquote(args))
             if profile not in params.PROFILES:
-                raise ATError(BAD_VALUE)
+                raise ATError(_BAD_VALUE)
         elif groups == ("TCP",):
             profile = 1
         out = []
@@ -140,7 +145,7 @@ def _rec_add(i):
         try:
             text = data.decode()
         except UnicodeError:
-            raise ATError(BAD_VALUE) from None
+            raise ATError(_BAD_VALUE) from None
         addrs = []
         for line in _split_lines(text):
             for a in line.split(","):
@@ -151,7 +156,7 @@ def _rec_add(i):
         p = params.get("REC%d" % i)
         for a in addrs:
             if len(a) > _ADDR_LEN:
-                raise ATError(BAD_VALUE)
+                raise ATError(_BAD_VALUE)
             paramset.validate(p, a)
         # Entered addresses replace all earlier ones [READ p18]; stored comma separated, within
         # the same 400 characters as AT#RECi= allows.
@@ -176,15 +181,15 @@ def _body(i):
         try:
             text = data.decode()
         except UnicodeError:
-            raise ATError(BAD_VALUE) from None
+            raise ATError(_BAD_VALUE) from None
         # Line ends are kept as CRLF; other control bytes and NUL are refused.
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for line in lines:
             if not params.printable(line.replace("\t", " ")):
-                raise ATError(BAD_VALUE)
+                raise ATError(_BAD_VALUE)
         body = "\r\n".join(lines)
         if over or len(body) > p[2]:
-            raise ATError(BAD_VALUE)
+            raise ATError(_BAD_VALUE)
         _set_value(m, name, body)
         return []
 
@@ -203,7 +208,7 @@ async def _cacert(m, form, args):
     check_idle(m)
     if form == "set":
         if params.unquote(args) != "":
-            raise ATError(BAD_VALUE)
+            raise ATError(_BAD_VALUE)
         m.board.save_ca(None)
         return []
     got = await read_block(m, _CA_CAP)
@@ -212,11 +217,11 @@ async def _cacert(m, form, args):
     data, over = got
     data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip()
     if over or not data.startswith(_PEM) or not data.endswith(b"-----"):
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     try:
         m.board.save_ca(data + b"\n")
     except OSError:
-        raise ATError(EEPROM_WRITE) from None
+        raise ATError(_EEPROM_WRITE) from None
     return []
 
 

@@ -2,8 +2,12 @@
 
 import hashlib
 
-from .errors import ATError, BAD_VALUE, NOT_ATTACHED
+from .compat import const
+from .errors import ATError
 from . import params, version
+
+_BAD_VALUE = const(34882)
+_NOT_ATTACHED = const(35865)
 
 _RATES = (0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
@@ -178,7 +182,7 @@ async def _reset(m, form, args):
     if form == "test":
         return ["#RESET: (0-1)"]
     if form == "set" and params.unquote(args) not in ("0", "1"):
-        raise ATError(BAD_VALUE)  # 0: GSM stack and modem, 1: modem only; both restart here
+        raise ATError(_BAD_VALUE)  # 0: GSM stack and modem, 1: modem only; both restart here
     m.reboot = True
     return []
 
@@ -296,7 +300,7 @@ async def _cgatt(m, form, args):
     if v > 1:
         raise ATError()
     if v == 1 and not (m.radio and m.board.link_available()):
-        raise ATError(NOT_ATTACHED)
+        raise ATError(_NOT_ATTACHED)
     if not v and m.session:
         await m.session_down()
     m.attached = bool(v)

@@ -2,8 +2,11 @@
 SMS out through the module and SMS in to the store. Boards without a module never load it."""
 
 from .compat import const
-from .errors import ATError, CMS_TIMEOUT, CMS_UNKNOWN, NetError
+from .errors import ATError, NetError
 from . import params
+
+_CMS_TIMEOUT = const(332)
+_CMS_UNKNOWN = const(500)
 
 _SIM_BUSY = 14  # 27.007 9.2.1: SIM busy (the module has not said yet)
 _NOT_INSERTED = 10
@@ -80,7 +83,7 @@ async def send(m, number, text, part=None):
     try:
         await c.send_sms(number, text, part)
     except NetError as e:
-        code = e.code if e.code > 0 else (CMS_TIMEOUT if e.code < 0 else CMS_UNKNOWN)
+        code = e.code if e.code > 0 else (_CMS_TIMEOUT if e.code < 0 else _CMS_UNKNOWN)
         m.board.log("sms: module: %s" % e.text)
         raise ATError(code, cms=True) from None
 

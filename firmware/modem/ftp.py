@@ -4,23 +4,22 @@ docs/ftp.md states each step, its #CME code and the decisions taken where S00033
 """
 
 from .compat import asyncio, const, wait_for
-from .errors import (
-    DNS_FAILED,
-    FTP_COMMAND,
-    FTP_CONNECT,
-    FTP_DENIED,
-    FTP_FULL,
-    FTP_GREETING,
-    FTP_LOGIN,
-    FTP_LOST,
-    FTP_NO_ANSWER,
-    FTP_NO_FILE,
-    FTP_TLS,
-    NetError,
-    SMTP_CONNECT,
-    SMTP_LOST,
-    SMTP_TLS,
-)
+from .errors import NetError
+
+_SMTP_CONNECT = const(37970)
+_SMTP_TLS = const(37973)
+_SMTP_LOST = const(37979)
+_DNS_FAILED = const(38027)
+_FTP_CONNECT = const(38060)
+_FTP_GREETING = const(38061)
+_FTP_TLS = const(38062)
+_FTP_LOGIN = const(38063)
+_FTP_NO_FILE = const(38064)
+_FTP_DENIED = const(38065)
+_FTP_FULL = const(38066)
+_FTP_LOST = const(38067)
+_FTP_NO_ANSWER = const(38068)
+_FTP_COMMAND = const(38069)
 
 MAX_LINE = const(512)  # bytes kept of a reply's first line; longer lines are cut
 _READ_SIZE = const(512)  # control connection reads
@@ -32,7 +31,7 @@ _PORT_TRIES = const(8)
 
 # The network layer reports connect, TLS and reset failures with the SMTP codes it shares
 # with the mail services; FTP names the same failures with its own block.
-_NET_CODE = {SMTP_CONNECT: FTP_CONNECT, SMTP_TLS: FTP_TLS, SMTP_LOST: FTP_LOST}
+_NET_CODE = {_SMTP_CONNECT: _FTP_CONNECT, _SMTP_TLS: _FTP_TLS, _SMTP_LOST: _FTP_LOST}
 
 
 def _code3(line):
@@ -193,17 +192,17 @@ class FTPClient:
         try:
             return await wait_for(aw, self.timeout_s if timeout_s is None else timeout_s)
         except asyncio.TimeoutError:  # before OSError: on CPython it is a subclass
-            raise NetError(FTP_NO_ANSWER, step + ": timeout") from None
+            raise NetError(_FTP_NO_ANSWER, step + ": timeout") from None
         except NetError as e:
             raise NetError(_NET_CODE.get(e.code, e.code), e.text) from None
         except OSError as e:
-            raise NetError(FTP_LOST, str(e)) from None
+            raise NetError(_FTP_LOST, str(e)) from None
 
     async def _read_reply(self):
         while not self._replies:
             data = await self.ctl.read(_READ_SIZE)
             if not data:
-                raise NetError(FTP_LOST, "connection closed")
+                raise NetError(_FTP_LOST, "connection closed")
             self._replies.extend(self._parser.feed(data))
         return self._replies.pop(0)
 
@@ -236,7 +235,7 @@ class FTPClient:
             self.addr = await self._io("DNS", self.net.resolve(host))
         except NetError as e:
             self._record("DNS", t0, 0, e.text)
-            raise NetError(DNS_FAILED if e.code == FTP_NO_ANSWER else e.code, e.text) from None
+            raise NetError(_DNS_FAILED if e.code == _FTP_NO_ANSWER else e.code, e.text) from None
         self._record("DNS", t0, 0, self.addr)
         t0 = c.ticks_ms()
         try:
@@ -247,33 +246,33 @@ class FTPClient:
             self._record("CONNECT", t0, 0, e.text)
             raise
         self._record("CONNECT", t0, 0, "")
-        await self.command("GREETING", None, FTP_GREETING, (220,))
+        await self.command("GREETING", None, _FTP_GREETING, (220,))
         if sec == 1:
-            await self.command("AUTH", b"AUTH TLS", FTP_TLS, (234,))
+            await self.command("AUTH", b"AUTH TLS", _FTP_TLS, (234,))
             if self._replies or self._parser.pending():
                 # Plain-text bytes after the 234 could have been injected before the
                 # handshake (as with STARTTLS, CVE-2011-0411): refuse them.
                 self._record("AUTH", c.ticks_ms(), 0, "data after AUTH reply")
-                raise NetError(FTP_TLS, "data after AUTH reply")
+                raise NetError(_FTP_TLS, "data after AUTH reply")
             t0 = c.ticks_ms()
             try:
                 await self._io("AUTH", self.ctl.starttls(tls))
             except NetError as e:
                 self._record("TLS", t0, 0, e.text)
-                raise NetError(FTP_TLS, e.text) from None
-        code, _ = await self.command("USER", b"USER " + _arg(user or "anonymous"), FTP_LOGIN)
+                raise NetError(_FTP_TLS, e.text) from None
+        code, _ = await self.command("USER", b"USER " + _arg(user or "anonymous"), _FTP_LOGIN)
         if code == 331:
-            code, _ = await self.command("PASS", b"PASS " + _arg(password), FTP_LOGIN)
+            code, _ = await self.command("PASS", b"PASS " + _arg(password), _FTP_LOGIN)
         if code not in (230, 202):  # 332: an account is wanted, which no parameter holds
-            raise NetError(FTP_LOGIN, "login not completed")
+            raise NetError(_FTP_LOGIN, "login not completed")
         if sec:
-            await self.command("PBSZ", b"PBSZ 0", FTP_TLS, (200,))
-            await self.command("PROT", b"PROT P", FTP_TLS, (200,))
+            await self.command("PBSZ", b"PBSZ 0", _FTP_TLS, (200,))
+            await self.command("PROT", b"PROT P", _FTP_TLS, (200,))
             self.tls = tls
 
     async def prepare(self, kind, path, missing):
         """TYPE A or I, then CWD path when one is set (missing: the code when it fails)."""
-        await self.command("TYPE", b"TYPE " + _arg(kind), FTP_COMMAND, (200,))
+        await self.command("TYPE", b"TYPE " + _arg(kind), _FTP_COMMAND, (200,))
         if path:
             await self.command("CWD", b"CWD " + _arg(path), missing, (250, 200))
 
@@ -282,10 +281,10 @@ class FTPClient:
         once the server answered 125/150. With PROT P the TLS handshake follows that reply
         (the server starts TLS on the data connection when the transfer starts)."""
         if passive:
-            _, text = await self.command("PASV", b"PASV", FTP_COMMAND, (227,))
+            _, text = await self.command("PASV", b"PASV", _FTP_COMMAND, (227,))
             port = pasv_port(text)
             if port is None:
-                raise NetError(FTP_COMMAND, "bad PASV reply")
+                raise NetError(_FTP_COMMAND, "bad PASV reply")
             # The address of the 227 reply is ignored: data goes to the server we know (a
             # server behind NAT announces a private address; no FTP bounce).
             t0 = self.clock.ticks_ms()
@@ -315,7 +314,7 @@ class FTPClient:
                 await self._io("DATA", self.data.starttls(self.tls))
             except NetError as e:
                 self._record("DATA TLS", t0, 0, e.text)
-                raise NetError(FTP_TLS, e.text) from None
+                raise NetError(_FTP_TLS, e.text) from None
 
     async def _listen(self, my_ip):
         """Active mode (FTPMODE=0): a listening port and PORT h1,h2,h3,h4,p1,p2 for it."""
@@ -331,12 +330,12 @@ class FTPClient:
                 continue
             arg = "%s,%d,%d" % (my_ip.replace(".", ","), port >> 8, port & 255)
             try:
-                await self.command("PORT", b"PORT " + arg.encode(), FTP_COMMAND, (200,))
+                await self.command("PORT", b"PORT " + arg.encode(), _FTP_COMMAND, (200,))
             except BaseException:
                 listener.close()
                 raise
             return listener
-        raise NetError(FTP_CONNECT, err.text if err else "no port")
+        raise NetError(_FTP_CONNECT, err.text if err else "no port")
 
     async def _accept(self, listener):
         while True:
@@ -403,28 +402,28 @@ class FTPClient:
 
 def _end_code(code):
     if code in (452, 552):
-        return FTP_FULL
+        return _FTP_FULL
     if code in (550, 553, 532):
-        return FTP_DENIED
-    return FTP_LOST  # 426, 451, 421: the transfer broke off
+        return _FTP_DENIED
+    return _FTP_LOST  # 426, 451, 421: the transfer broke off
 
 
 def retr_code(code):
     """RETR refused: 550/450 no such file; 530/532/553 permission; 421 lost."""
     if code in (550, 450, 551):
-        return FTP_NO_FILE
+        return _FTP_NO_FILE
     if code in (530, 532, 553):
-        return FTP_DENIED
-    return FTP_LOST if code == 421 else FTP_COMMAND
+        return _FTP_DENIED
+    return _FTP_LOST if code == 421 else _FTP_COMMAND
 
 
 def stor_code(code):
     """STOR refused: 452/552 full; 550/553/450/530/532 permission; 421 lost."""
     if code in (452, 552):
-        return FTP_FULL
+        return _FTP_FULL
     if code in (550, 553, 450, 530, 532):
-        return FTP_DENIED
-    return FTP_LOST if code == 421 else FTP_COMMAND
+        return _FTP_DENIED
+    return _FTP_LOST if code == 421 else _FTP_COMMAND
 
 
 def _arg(x):
@@ -432,5 +431,5 @@ def _arg(x):
     if isinstance(x, str):
         x = x.encode()
     if b"\r" in x or b"\n" in x:
-        raise NetError(FTP_COMMAND, "CR/LF in an argument")
+        raise NetError(_FTP_COMMAND, "CR/LF in an argument")
     return x

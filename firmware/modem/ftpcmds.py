@@ -4,28 +4,27 @@ docs/ftp.md states every byte on the serial line and each decision.
 """
 
 from .datamode import ETX, Decoder, encode
-from .errors import (
-    ATError,
-    FTP_NO_FILE,
-    NetError,
-    NO_LINK,
-    NOT_CONFIGURED,
-    SERIAL_TIMEOUT,
-    SERVICE_RUNNING,
-)
+from .compat import const
+from .errors import ATError, NetError
 from .ftp import NVT, FTPClient, retr_code, stor_code
 from .tlsconf import TLSConfig
+
+_NO_LINK = const(35867)
+_SERVICE_RUNNING = const(37123)
+_SERIAL_TIMEOUT = const(37980)
+_NOT_CONFIGURED = const(38050)
+_FTP_NO_FILE = const(38064)
 
 
 def _ready(m, name_key):
     """A session, no other service, a server and a file name; returns our address."""
     if not m.session:
-        raise ATError(NO_LINK)
+        raise ATError(_NO_LINK)
     if m.busy:
-        raise ATError(SERVICE_RUNNING)
+        raise ATError(_SERVICE_RUNNING)
     v = m.values
     if not v["FTPSERV"] or not v[name_key]:
-        raise ATError(NOT_CONFIGURED)
+        raise ATError(_NOT_CONFIGURED)
     return m.session[0]
 
 
@@ -42,7 +41,7 @@ async def _open(m, ip, path, step, line, fail):
     m.board.log("ftp: %s:%d sec %d" % (v["FTPSERV"], v["FTPPORT"], sec))
     try:
         await client.login(v["FTPSERV"], v["FTPPORT"], sec, tls, v["FTPUN"], v["FTPPW"])
-        await client.prepare(v["FTPTYPE"], path, FTP_NO_FILE)
+        await client.prepare(v["FTPTYPE"], path, _FTP_NO_FILE)
         await client.open_data(step, line, v["FTPMODE"] == 1, ip, fail)
     except NetError as e:
         m.board.log("ftp: failed with %d" % e.code)
@@ -126,9 +125,9 @@ async def _upload(m, client, nvt):
         try:
             data = await m.read_serial(timeout)
         except ATError:
-            return failed or SERIAL_TIMEOUT
+            return failed or _SERIAL_TIMEOUT
         if not data:
-            return failed or SERIAL_TIMEOUT
+            return failed or _SERIAL_TIMEOUT
         payload, rest = dec.feed(data)
         if payload and failed is None:
             if nvt is not None:

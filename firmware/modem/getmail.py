@@ -1,8 +1,12 @@
 """AT#GETMAIL (S000333D ch.3 p21, p50): the first mail of the POP3 box to the host, then DELE."""
 
-from .errors import ATError, NetError, NO_LINK, SERVICE_RUNNING
+from .compat import const
+from .errors import ATError, NetError
 from .pop3 import open_session
 from .tlsconf import TLSConfig
+
+_NO_LINK = const(35867)
+_SERVICE_RUNNING = const(37123)
 
 _SECURITY = ("NONE", "STLS", "TLS")  # POP3SEC 0, 1, 2
 
@@ -59,9 +63,9 @@ class Stuffer:
 
 async def _getmail(m, form, args):
     if not m.session:
-        raise ATError(NO_LINK)
+        raise ATError(_NO_LINK)
     if m.busy:
-        raise ATError(SERVICE_RUNNING)
+        raise ATError(_SERVICE_RUNNING)
     v = m.values
     security = _SECURITY[v["POP3SEC"]]
     tls = TLSConfig(v["POP3SERV"], verify=bool(v["POP3VERIFY"]), cafile=m.board.cafile())

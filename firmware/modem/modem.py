@@ -4,32 +4,41 @@ import gc
 import sys
 
 from .compat import INTERN, asyncio, const, wait_for
-from .errors import ATError, EEPROM_WRITE, SERIAL_TIMEOUT, SYNTAX, TOO_LONG, UNKNOWN_COMMAND
+from .errors import ATError
 from .lineio import LineReader
 from . import params
 
+_UNKNOWN_COMMAND = const(34817)
+_SYNTAX = const(34819)
+_EEPROM_WRITE = const(34824)
+_TOO_LONG = const(34881)
+_SERIAL_TIMEOUT = const(37980)
+
 # Extended commands: a ":module" line names a handler module, the lines below it its commands:
-# name, forms (x exec, s set, r read, t test). A handler module is imported when first needed;
-# the mail modules are dropped again after each use, so their RAM is free while the modem
-# waits (docs/design.md). Parameters of params.table() need no line: modem.atcmds handles them.
+# name, forms (x exec, s set, r read, t test), then p when a background delivery of the outbox
+# stops first (docs/outbox.md: the host's own services, what ends the session or the link), q
+# when it stops unless OUTBOX=1 (the command then only queues a mail). A handler module is
+# imported when first needed; the mail modules are dropped again after each use, so their RAM
+# is free while the modem waits (docs/design.md). Parameters of params.table() need no line:
+# modem.atcmds handles them.
 COMMANDS = (
     "\n:basic\n+CGMI xt\n+GMI xt\n+CGMM xt\n+GMM xt\n+CGMR xt\n+GMR xt\n+CGSN xt\n+GSN xt"
-    "\n+CFUN srt\n+WIND srt\n+WOPEN srt\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
-    "\n+CGATT srt\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
-    "\n+CLIR srt\n+CRC srt\n+CPOF xs\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxt"
+    "\n+CFUN srtp\n+WIND srt\n+WOPEN srtp\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
+    "\n+CGATT srtp\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
+    "\n+CLIR srt\n+CRC srt\n+CPOF xsp\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxtp"
     "\n:sms\n+CMGF srt\n+CSMP srt\n+CSCA srt\n+CNMI srt\n+CPMS srt\n+CSDH srt\n+CSCS srt"
-    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS st\n+CMGL xst\n+CMGR st\n+CMGD st"
-    "\n:session\n#CONNECTIONSTART x\n#CONNECTIONSTOP x\n#DISPLAYIP x\n#VSTATE x"
-    "\n:mail\n#PUTMAIL x\n#SENDMAIL1 x\n#SENDMAIL2 x\n#SENDMAIL3 x\n#SENDMAIL sx\n#SMTPLOG x"
-    "\n:getmail\n#GETMAIL x"
+    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS stq\n+CMGL xst\n+CMGR st\n+CMGD st"
+    "\n:session\n#CONNECTIONSTART xp\n#CONNECTIONSTOP xp\n#DISPLAYIP x\n#VSTATE x"
+    "\n:mail\n#PUTMAIL xq\n#SENDMAIL1 xq\n#SENDMAIL2 xq\n#SENDMAIL3 xq\n#SENDMAIL sxq\n#SMTPLOG x"
+    "\n:getmail\n#GETMAIL xp"
     "\n:atcmds\n#BODY1 srtx\n#BODY2 srtx\n#BODY3 srtx\n#REC1ADD x\n#REC2ADD x\n#REC3ADD x"
     "\n#VPHY x\n#VPPP x\n#VGPRS x\n#VDNS x\n#VSMTP x\n#VPOP3 x\n#VMAIL1 x\n#VMAIL2 x\n#VMAIL3 x"
     "\n#VFTP x\n#VTCP xs\n#VUDP x\n#VPING x\n#VWIFI x\n#VMAIL x\n#VALL x\n#VVERSION x"
     "\n#CACERT xsrt"
-    "\n:sockets\n#OTCP xs\n#LTCPSTART xs\n#LTCPSTOP xs\n#OUDP x\n#LUDPSTART x\n#LUDPSTOP x"
-    "\n#PING x"
+    "\n:sockets\n#OTCP xsp\n#LTCPSTART xsp\n#LTCPSTOP xs\n#OUDP xp\n#LUDPSTART xp\n#LUDPSTOP x"
+    "\n#PING xp"
     "\n:ftpcmds\n#FTPGET x\n#FTPPUT x\n#FTPLOG x"
-    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR x\n"
+    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR xp\n"
 )
 _TRANSIENT = (
     "mail",
@@ -48,6 +57,7 @@ _TRANSIENT = (
     "outboxcmd",
     "outsend",
     "paramset",  # the checks of an AT# value write (make bench: the largest free block kept)
+    "codes",  # the table of error codes, for modules that import a code from modem.errors
 )
 # Handler modules that take turns in RAM: loading one drops the others (session is small and
 # polled often with #VSTATE: it stays).
@@ -55,14 +65,6 @@ _TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds", "v2
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()
-# Commands that stop a background delivery of the outbox first (docs/outbox.md): the host's
-# own services, and what ends the session or the link. With OUTBOX=1 the mail ones only queue.
-_PAUSE = (
-    " #PUTMAIL #SENDMAIL1 #SENDMAIL2 #SENDMAIL3 #SENDMAIL +CMGS #GETMAIL #CONNECTIONSTART"
-    " #CONNECTIONSTOP #OTCP #LTCPSTART #OUDP #LUDPSTART #PING +CFUN +CPOF #RESET +WOPEN"
-    " +CGATT #OUTBOXCLEAR "
-)
-_QUEUED = " #PUTMAIL #SENDMAIL1 #SENDMAIL2 #SENDMAIL3 #SENDMAIL +CMGS "
 
 
 def lookup(name):
@@ -75,45 +77,15 @@ def lookup(name):
     return COMMANDS[h : COMMANDS.find("\n", h)], forms
 
 
-def names():
-    return [x.split(" ")[0] for x in COMMANDS.strip().split("\n") if x[:1] != ":"]
-
-
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
 
-# Final and intermediate result codes with their ATV0 numbers [READ p42; spelling per spec §3].
-NUMERIC = {
-    "OK": 0,
-    "CONNECT": 1,
-    "RING": 2,
-    "NO CARRIER": 3,
-    "ERROR": 4,
-    "BUSY": 7,
-    "NO ANSWER": 8,
-    "Ok_Info_DataBegin": 1025,
-    "Ok_Info_WaitingForData": 1028,
-    "Ok_Info_NoMail": 3072,
-    "Ok_Info_Mail": 3073,
-    "Ok_Info_SocketClosed": 3074,
-    "Ok_Info_PPP": 3077,
-    "Ok_Info_GprsActivation": 3086,
-}
-
-# GSM-level settings. PROFILE ones are saved by AT&W and restored by ATZ / power-up;
-# the others persist as soon as they are set (Wavecom keeps them in EEPROM).
-PROFILE_DEFAULTS = {"E": 1, "V": 1, "Q": 0, "CMEE": 0, "IPR": 115200, "IFC": [2, 2]}
-AUTO_DEFAULTS = {
-    "CREG": 0,
-    "CGREG": 0,
-    "WIND": 0,
-    "WOPEN": 1,
-    "CGDCONT": {},
-    "CLIP": 0,
-    "CLIR": 0,
-    "CRC": 0,
-    "KSLEEP": 2,
-    "COPSF": 0,
-}
+# Final and intermediate result codes with their ATV0 numbers [READ p42; spelling per spec §3]:
+# "|text|number" each (one string: a dict of them cost ~0.2 KB more of a board's heap).
+_NUMERIC = (
+    "|OK|0|CONNECT|1|RING|2|NO CARRIER|3|ERROR|4|BUSY|7|NO ANSWER|8|Ok_Info_DataBegin|1025"
+    "|Ok_Info_WaitingForData|1028|Ok_Info_NoMail|3072|Ok_Info_Mail|3073"
+    "|Ok_Info_SocketClosed|3074|Ok_Info_PPP|3077|Ok_Info_GprsActivation|3086|"
+)
 
 
 class Modem:
@@ -159,12 +131,25 @@ class Modem:
         self.saved = data
         # the stored overrides are the "at" section itself: one dict, not a copy to keep equal
         self.values = params.Values(data.setdefault("at", {}), self.board.defaults)
-        self.gsm = dict(AUTO_DEFAULTS)
+        # GSM-level settings that persist as soon as they are set (Wavecom keeps them in EEPROM)
+        self.gsm = {
+            "CREG": 0,
+            "CGREG": 0,
+            "WIND": 0,
+            "WOPEN": 1,
+            "CGDCONT": {},
+            "CLIP": 0,
+            "CLIR": 0,
+            "CRC": 0,
+            "KSLEEP": 2,
+            "COPSF": 0,
+        }
         self.gsm.update(data.get("gsm", {}))
         self.restore_profile()
 
     def restore_profile(self, saved=True):
-        self.profile = dict(PROFILE_DEFAULTS)
+        # GSM-level settings saved by AT&W and restored by ATZ / power-up
+        self.profile = {"E": 1, "V": 1, "Q": 0, "CMEE": 0, "IPR": 115200, "IFC": [2, 2]}
         if saved:
             self.profile.update(self.saved.get("profile", {}))
         self.sregs = {0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 14, 12: 50}
@@ -174,7 +159,7 @@ class Modem:
         try:
             self.board.store.save(self.saved)
         except OSError:
-            raise ATError(EEPROM_WRITE) from None
+            raise ATError(_EEPROM_WRITE) from None
 
     # ---------------------------------------------------------------- session
     async def session_down(self):
@@ -208,7 +193,8 @@ class Modem:
         if self.profile["V"]:
             self.out.append(b"\r\n" + name.encode() + b"\r\n")
         else:
-            self.out.append(str(NUMERIC[name]).encode() + b"\r")
+            i = _NUMERIC.index("|" + name + "|") + len(name) + 2
+            self.out.append(_NUMERIC[i : _NUMERIC.find("|", i)].encode() + b"\r")
 
     def error(self, e):
         # +CME and +CMS errors only once AT+CMEE enabled them, else ERROR (S000293I p10)
@@ -252,7 +238,7 @@ class Modem:
         try:
             return await wait_for(self.port.read(), timeout_s)
         except asyncio.TimeoutError:
-            raise ATError(SERIAL_TIMEOUT) from None
+            raise ATError(_SERIAL_TIMEOUT) from None
 
     def unread(self, data):
         if data:
@@ -294,8 +280,7 @@ class Modem:
         if pair is None:
             return
         if not self.rx:
-            pending = getattr(self.port, "pending", None)
-            if pending is None or not pending():
+            if not _has_bytes(self.port):
                 return
             self.rx = await self.port.read()
         if self.rx[:1] == pair:
@@ -425,7 +410,7 @@ class Modem:
     async def execute(self, body, overflow=False):
         self.result = "OK"
         if overflow:
-            self.error(ATError(TOO_LONG if body[:1] == b"#" else None))
+            self.error(ATError(_TOO_LONG if body[:1] == b"#" else None))
             return
         try:
             text = body.decode()
@@ -454,23 +439,19 @@ class Modem:
             if c == " ":
                 i += 1
                 continue
-            if c == "+" or c == "#":
-                info.extend(await self.run_extended(text[i:]))
+            if c == "#":
+                # An AT# command takes the rest of the line: its value may hold ';' or ','.
+                info.extend(await self.run_one(text[i:], hashcmd=True))
+                break
+            if c == "+":
+                for part in params.split_args(text[i:], ";"):
+                    part = part.strip()
+                    if part:
+                        info.extend(await self.run_one(part, hashcmd=False))
                 break
             i, lines = await _module("v250").run_basic(self, text, i)
             info.extend(lines)
         self.info(info)
-
-    async def run_extended(self, text):
-        if text[0] == "#":
-            # An AT# command takes the rest of the line: its value may hold ';' or ','.
-            return await self.run_one(text, hashcmd=True)
-        info = []
-        for part in params.split_args(text, ";"):
-            part = part.strip()
-            if part:
-                info.extend(await self.run_one(part, hashcmd=False))
-        return info
 
     async def run_one(self, text, hashcmd):
         k = 1
@@ -481,28 +462,29 @@ class Modem:
         if rest[:2] == "=?":
             form, args = "test", ""
             if rest[2:].strip():  # a test form has nothing after "=?"
-                raise ATError(SYNTAX if hashcmd else None)
+                raise ATError(_SYNTAX if hashcmd else None)
         elif rest[:1] == "?":
             form, args = "read", ""
             if rest[1:].strip():
-                raise ATError(SYNTAX if hashcmd else None)
+                raise ATError(_SYNTAX if hashcmd else None)
         elif rest[:1] == "=":
             form, args = "set", rest[1:]
         elif rest == "":
             form, args = "exec", ""
         else:
-            raise ATError(SYNTAX if hashcmd else None)
+            raise ATError(_SYNTAX if hashcmd else None)
         entry = lookup(name)
         p = params.get(name[1:]) if hashcmd and entry is None else None
         if entry is None and p is None:
-            raise ATError(UNKNOWN_COMMAND if hashcmd else None)
+            raise ATError(_UNKNOWN_COMMAND if hashcmd else None)
         if entry is not None and _LETTER[form] not in entry[1]:
-            raise ATError(SYNTAX if hashcmd else None)
+            raise ATError(_SYNTAX if hashcmd else None)
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
-        if self.sender is not None and (" %s " % name) in _PAUSE:
-            if not (self.values["OUTBOX"] and (" %s " % name) in _QUEUED):
+        if self.sender is not None and entry is not None:
+            f = entry[1]
+            if "p" in f or ("q" in f and not self.values["OUTBOX"]):
                 await self.pause_outbox()
         if p is not None:
             return await _module("atcmds").param(self, p, form, args) or []
@@ -510,7 +492,10 @@ class Modem:
             return await _module(entry[0]).HANDLERS[name](self, form, args) or []
         finally:
             if _unload():  # the mail stacks, whichever command used them (AT#PUTMAIL, AT+CMGS)
-                self.last_smtp = _settle(self.last_smtp)
+                # The SMTP trace made again once the mail stack is gone: made while it was
+                # loaded, its objects sit above it and would split the free space for good.
+                t = self.last_smtp
+                self.last_smtp = [(s, n, x.encode().decode(), ms) for s, n, x, ms in t]
 
 
 _LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
@@ -561,12 +546,6 @@ def _module(name):
         __import__(full)
         mod = sys.modules[full]
     return mod
-
-
-def _settle(trace):
-    """The SMTP trace made again once the mail stack is gone: made while it was loaded, its
-    objects sit above it and would split the free space for good; new ones go low."""
-    return [(step, code, text.encode().decode(), ms) for step, code, text, ms in trace]
 
 
 def _unload(names=_TRANSIENT):

@@ -3,7 +3,9 @@
 import os
 
 from .compat import const
-from .errors import ATError, NetError, OUTBOX_FULL
+from .errors import ATError, NetError
+
+_OUTBOX_FULL = const(38070)
 
 # A queued mail is one file <seq>.m: the line "MTGW1 <epoch> <sender> <rcpt>...\n", then the
 # DATA bytes as they go to the server (CRLF, dot-stuffed, ending with CRLF . CRLF). It is
@@ -125,7 +127,7 @@ class Writer:
     def __init__(self, m, sender, rcpts):
         d = getattr(m.board, "outbox_dir", None)
         if not d:
-            raise ATError(OUTBOX_FULL)
+            raise ATError(_OUTBOX_FULL)
         self.m = m
         self.d = d
         self.f = None
@@ -136,7 +138,7 @@ class Writer:
             for e in part:  # left by a power cut: never a mail
                 remove(d + "/" + e[1])
         except OSError:
-            raise ATError(OUTBOX_FULL) from None
+            raise ATError(_OUTBOX_FULL) from None
         room = m.values["OUTBOXMAX"] * 1024 - size_of(q)
         self.bad = bad  # failed mails make room for new ones (docs/outbox.md)
         free = _free(d)
@@ -152,13 +154,13 @@ class Writer:
         head = _MAGIC + ("%d %s %s\n" % (epoch(m.board.utc()), sender, " ".join(rcpts))).encode()
         self.n = len(head)
         if self.n > room and not bad:
-            raise ATError(OUTBOX_FULL)
+            raise ATError(_OUTBOX_FULL)
         try:
             self.f = open(self.path + ".t", "wb")
             self.f.write(head)
         except OSError:
             self.close_file()
-            raise ATError(OUTBOX_FULL) from None
+            raise ATError(_OUTBOX_FULL) from None
 
     def _reclaim(self):
         for e in self.bad:
@@ -168,24 +170,24 @@ class Writer:
 
     async def send(self, data):
         if self.f is None:
-            raise NetError(OUTBOX_FULL, "outbox full")
+            raise NetError(_OUTBOX_FULL, "outbox full")
         self.n += len(data)
         if self.n > self.room and self.bad:
             self._reclaim()
         if self.n > self.room:
             self.close_file()
-            raise NetError(OUTBOX_FULL, "outbox full")
+            raise NetError(_OUTBOX_FULL, "outbox full")
         try:
             self.f.write(data)
         except OSError:
             self.close_file()
-            raise NetError(OUTBOX_FULL, "flash full") from None
+            raise NetError(_OUTBOX_FULL, "flash full") from None
 
     async def end_data(self, tail=b""):
         if tail:
             await self.send(tail)
         if self.f is None:
-            raise NetError(OUTBOX_FULL, "outbox full")
+            raise NetError(_OUTBOX_FULL, "outbox full")
         f = self.f
         try:
             f.flush()
@@ -202,7 +204,7 @@ class Writer:
                     os.close(fd)
         except OSError:
             self.close_file()
-            raise NetError(OUTBOX_FULL, "flash full") from None
+            raise NetError(_OUTBOX_FULL, "flash full") from None
         self.done = True
         self.m.board.log("outbox: queued %08d, %d bytes" % (self.seq, self.n))
         q = self.m.outq

@@ -4,9 +4,12 @@ back-off; loaded by the modem only while it works."""
 import os
 
 from .compat import asyncio, const
-from .errors import NO_LINK, OUTBOX_EXPIRED, NetError
+from .errors import NetError
 from .outbox import complete, envelope, epoch, fail, head
 from .smtp import TLSConfig, open_session
+
+_NO_LINK = const(35867)
+_OUTBOX_EXPIRED = const(38071)
 
 _CHUNK = const(1024)  # bytes read from flash per step: the serial loop runs between steps
 _FIRST_S = const(10)  # the first retry; each further one waits twice as long ...
@@ -38,7 +41,7 @@ async def run(m):
             ob[:] = [None, 0, 0, 0]
             return
         if not m.radio or not m.board.link_available():
-            ob[2], ob[3] = NO_LINK, 0
+            ob[2], ob[3] = _NO_LINK, 0
             return  # due stays: the modem starts again once the link is back
         seq, name, size = h
         path = d + "/" + name
@@ -62,7 +65,7 @@ async def run(m):
             ob[0] = clock.ticks_add(clock.ticks_ms(), _backoff(ob[1]) * 1000)
             m.board.log("outbox: %s failed with %d, try %d" % (name, code, ob[1]))
             return
-        if code == OUTBOX_EXPIRED:
+        if code == _OUTBOX_EXPIRED:
             fail(d, name, code, 0)
         ob[1:] = [0, 0, 0]
         await asyncio.sleep(0)
@@ -80,7 +83,7 @@ async def _deliver(m, path, age_h):
         created, sender, rcpts = env
         now = epoch(m.board.utc())
         if age_h and created and now and now - created > age_h * 3600:
-            return OUTBOX_EXPIRED, 0
+            return _OUTBOX_EXPIRED, 0
         own = not m.session
         if own:
             ip = (await m.board.net.up(v))[0]  # as SMS-as-mail does: the link for this mail

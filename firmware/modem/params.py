@@ -1,7 +1,9 @@
 """The AT# parameter table (S000333D ch.2-7 plus our extensions): types, limits, defaults."""
 
 from .compat import const
-from .errors import ATError, BAD_VALUE
+from .errors import ATError
+
+_BAD_VALUE = const(34882)
 
 STR = const(0)  # a: max length
 INT = const(1)  # a: min, b: max, step
@@ -14,103 +16,119 @@ EXT = const(4)  # our extension, not in S000333D
 
 PROFILES = (1, 2)
 
-# One line per parameter: name|type|a|b|default|flags|group. Type s: string, a = max length;
-# i: integer a..b; p: IPv4 address; c: one of a (slash separated). Kept as one string and parsed
-# on demand: a table of tuples costs ~25 KB of a board's heap, this costs ~3 KB.
+# One line per parameter, under the line ":GROUP" of its display group: name|type|a|b|default|
+# flags, the fields at the end left out when empty (flags: when 0). Type s: string, a = max
+# length; i: integer a..b; p: IPv4 address; c: one of a (slash separated). Kept as one string
+# and parsed on demand: a table of tuples costs ~25 KB of a board's heap, this ~1.7 KB.
 # Words for the docs are in tools/cmddocs.py.
 _SPEC = (
-    "ANSWERMODE|i|0|3|0|0|PHY\n"
-    "CALLBACKTIMER|i|2|255|2|0|PHY\n"
-    "CALLSCREENNUM|s|64||0|0|PHY\n"
-    "DIALN1|s|64|||0|PHY\n"
-    "DIALN2|s|64|||0|PHY\n"
-    "DIALSELECT|i|1|2|1|0|PHY\n"
-    "GPRSMODE|i|0|1|1|0|PHY\n"
-    "PHYTIMEOUT|i|1|255|15|0|PHY\n"
-    "REDIALCOUNT|i|0|255|5|0|PHY\n"
-    "REDIALDELAY|i|0|255|5|0|PHY\n"
-    "ISPUN|s|64|||0|PPP\n"
-    "ISPPW|s|64|||1|PPP\n"
-    "PPPMODE|c|1/2/3/4/9||1|0|PPP\n"
-    "PPPMYIP|p|||0.0.0.0|0|PPP\n"
-    "PPPPEERIP|p|||0.0.0.0|0|PPP\n"
-    "PPPSERVUN|s|64|||0|PPP\n"
-    "PPPSERVPW|s|64|||1|PPP\n"
-    "APNSERV|s|120|||0|GPRS\n"
-    "APNUN|s|64|||0|GPRS\n"
-    "APNPW|s|64|||1|GPRS\n"
-    "GPRSCID|i|1|4|1|0|GPRS\n"
-    "DNSSERV1|p|||0.0.0.0|0|DNS\n"
-    "DNSSERV2|p|||0.0.0.0|0|DNS\n"
-    "DOMAIN|s|120|||0|SMTP\n"
-    "SENDERADDR|s|120|||0|SMTP\n"
-    "SENDERNAME|s|120|||0|SMTP\n"
-    "SMTPAUTH|i|0|1|1|4|SMTP\n"
-    "SMTPPORT|i|1|65535|25|0|SMTP\n"
-    "SMTPPW|s|64|||1|SMTP\n"
-    "SMTPSEC|i|0|2|0|4|SMTP\n"
-    "SMTPSERV|s|120|||0|SMTP\n"
-    "SMTPTIMEOUT|i|1|600|180|4|SMTP\n"
-    "SMTPUN|s|64|||0|SMTP\n"
-    "SMTPVERIFY|i|0|1|1|4|SMTP\n"
-    "DATATIMEOUT|i|1|600|50|4|SMTP\n"
-    "SMSMAIL|s|120|||4|SMTP\n"
-    "OUTBOX|i|0|1|0|4|SMTP\n"
-    "OUTBOXMAX|i|16|65536|256|4|SMTP\n"
-    "OUTBOXAGE|i|0|8760|168|4|SMTP\n"
-    "POP3HEADERMODE|i|0|1|1|0|POP3\n"
-    "POP3PORT|i|1|65535|110|0|POP3\n"
-    "POP3PW|s|64|||1|POP3\n"
-    "POP3SEC|i|0|2|0|4|POP3\n"
-    "POP3SERV|s|120|||0|POP3\n"
-    "POP3TIMEOUT|i|1|600|180|4|POP3\n"
-    "POP3UN|s|64|||0|POP3\n"
-    "POP3VERIFY|i|0|1|1|4|POP3\n"
-    "REC1|s|400|||0|MAIL1\n"
-    "CCREC1|s|120|||0|MAIL1\n"
-    "SUBJ1|s|120|||0|MAIL1\n"
-    "BODY1|s|120|||0|MAIL1\n"
-    "REC2|s|400|||0|MAIL2\n"
-    "CCREC2|s|120|||0|MAIL2\n"
-    "SUBJ2|s|120|||0|MAIL2\n"
-    "BODY2|s|120|||0|MAIL2\n"
-    "REC3|s|400|||0|MAIL3\n"
-    "CCREC3|s|120|||0|MAIL3\n"
-    "SUBJ3|s|120|||0|MAIL3\n"
-    "BODY3|s|120|||0|MAIL3\n"
-    "FTPGETFILENAME|s|120|||0|FTP\n"
-    "FTPGETPATH|s|120|||0|FTP\n"
-    "FTPMODE|i|0|1|1|0|FTP\n"
-    "FTPPORT|i|1|65535|21|0|FTP\n"
-    "FTPPUTFILENAME|s|120|||0|FTP\n"
-    "FTPPUTPATH|s|120|||0|FTP\n"
-    "FTPPW|s|64|||1|FTP\n"
-    "FTPSEC|i|0|2|0|4|FTP\n"
-    "FTPSERV|s|120|||0|FTP\n"
-    "FTPTIMEOUT|i|1|600|180|4|FTP\n"
-    "FTPTYPE|c|A/I||I|0|FTP\n"
-    "FTPUN|s|64|||0|FTP\n"
-    "FTPVERIFY|i|0|1|1|4|FTP\n"
-    "DLEMODE|i|0|1|1|2|TCP\n"
-    "TCPPORT|i|0|65535|0|2|TCP\n"
-    "TCPSERV|s|120|||2|TCP\n"
-    "TCPTXDELAY|i|0|32760|100|2|TCP\n"
-    "OUTPORT|i|0|65535|0|4|TCP\n"
-    "UDPPORT|i|0|65535|0|0|UDP\n"
-    "UDPSERV|s|120|||0|UDP\n"
-    "UDPTXDELAY|i|0|32760|100|0|UDP\n"
-    "UDPDLEMODE|i|0|1|1|4|UDP\n"
-    "PINGDELAY|i|1|255|1|0|PING\n"
-    "PINGNUM|i|1|255|4|0|PING\n"
-    "PINGREMOTE|s|120|||0|PING\n"
-    "WIFISSID|s|32|||4|WIFI\n"
-    "WIFIPW|s|64|||5|WIFI\n"
-    "NETMODE|c|WIFI/CELL/AUTO||WIFI|4|WIFI\n"
-    "WEBPW|s|64|||5|WIFI\n"
-    "WEBSTATUS|i|0|1|0|4|WIFI\n"
-    "WEBPORT|i|1|65535|80|4|WIFI\n"
-    "SETUPWAIT|i|0|3600|300|4|WIFI\n"
-    "SETUPPW|s|63|||5|WIFI\n"
+    "\n"
+    ":PHY\n"
+    "ANSWERMODE|i|0|3|0\n"
+    "CALLBACKTIMER|i|2|255|2\n"
+    "CALLSCREENNUM|s|64||0\n"
+    "DIALN1|s|64\n"
+    "DIALN2|s|64\n"
+    "DIALSELECT|i|1|2|1\n"
+    "GPRSMODE|i|0|1|1\n"
+    "PHYTIMEOUT|i|1|255|15\n"
+    "REDIALCOUNT|i|0|255|5\n"
+    "REDIALDELAY|i|0|255|5\n"
+    ":PPP\n"
+    "ISPUN|s|64\n"
+    "ISPPW|s|64|||1\n"
+    "PPPMODE|c|1/2/3/4/9||1\n"
+    "PPPMYIP|p|||0.0.0.0\n"
+    "PPPPEERIP|p|||0.0.0.0\n"
+    "PPPSERVUN|s|64\n"
+    "PPPSERVPW|s|64|||1\n"
+    ":GPRS\n"
+    "APNSERV|s|120\n"
+    "APNUN|s|64\n"
+    "APNPW|s|64|||1\n"
+    "GPRSCID|i|1|4|1\n"
+    ":DNS\n"
+    "DNSSERV1|p|||0.0.0.0\n"
+    "DNSSERV2|p|||0.0.0.0\n"
+    ":SMTP\n"
+    "DOMAIN|s|120\n"
+    "SENDERADDR|s|120\n"
+    "SENDERNAME|s|120\n"
+    "SMTPAUTH|i|0|1|1|4\n"
+    "SMTPPORT|i|1|65535|25\n"
+    "SMTPPW|s|64|||1\n"
+    "SMTPSEC|i|0|2|0|4\n"
+    "SMTPSERV|s|120\n"
+    "SMTPTIMEOUT|i|1|600|180|4\n"
+    "SMTPUN|s|64\n"
+    "SMTPVERIFY|i|0|1|1|4\n"
+    "DATATIMEOUT|i|1|600|50|4\n"
+    "SMSMAIL|s|120|||4\n"
+    "OUTBOX|i|0|1|0|4\n"
+    "OUTBOXMAX|i|16|65536|256|4\n"
+    "OUTBOXAGE|i|0|8760|168|4\n"
+    ":POP3\n"
+    "POP3HEADERMODE|i|0|1|1\n"
+    "POP3PORT|i|1|65535|110\n"
+    "POP3PW|s|64|||1\n"
+    "POP3SEC|i|0|2|0|4\n"
+    "POP3SERV|s|120\n"
+    "POP3TIMEOUT|i|1|600|180|4\n"
+    "POP3UN|s|64\n"
+    "POP3VERIFY|i|0|1|1|4\n"
+    ":MAIL1\n"
+    "REC1|s|400\n"
+    "CCREC1|s|120\n"
+    "SUBJ1|s|120\n"
+    "BODY1|s|120\n"
+    ":MAIL2\n"
+    "REC2|s|400\n"
+    "CCREC2|s|120\n"
+    "SUBJ2|s|120\n"
+    "BODY2|s|120\n"
+    ":MAIL3\n"
+    "REC3|s|400\n"
+    "CCREC3|s|120\n"
+    "SUBJ3|s|120\n"
+    "BODY3|s|120\n"
+    ":FTP\n"
+    "FTPGETFILENAME|s|120\n"
+    "FTPGETPATH|s|120\n"
+    "FTPMODE|i|0|1|1\n"
+    "FTPPORT|i|1|65535|21\n"
+    "FTPPUTFILENAME|s|120\n"
+    "FTPPUTPATH|s|120\n"
+    "FTPPW|s|64|||1\n"
+    "FTPSEC|i|0|2|0|4\n"
+    "FTPSERV|s|120\n"
+    "FTPTIMEOUT|i|1|600|180|4\n"
+    "FTPTYPE|c|A/I||I\n"
+    "FTPUN|s|64\n"
+    "FTPVERIFY|i|0|1|1|4\n"
+    ":TCP\n"
+    "DLEMODE|i|0|1|1|2\n"
+    "TCPPORT|i|0|65535|0|2\n"
+    "TCPSERV|s|120|||2\n"
+    "TCPTXDELAY|i|0|32760|100|2\n"
+    "OUTPORT|i|0|65535|0|4\n"
+    ":UDP\n"
+    "UDPPORT|i|0|65535|0\n"
+    "UDPSERV|s|120\n"
+    "UDPTXDELAY|i|0|32760|100\n"
+    "UDPDLEMODE|i|0|1|1|4\n"
+    ":PING\n"
+    "PINGDELAY|i|1|255|1\n"
+    "PINGNUM|i|1|255|4\n"
+    "PINGREMOTE|s|120\n"
+    ":WIFI\n"
+    "WIFISSID|s|32|||4\n"
+    "WIFIPW|s|64|||5\n"
+    "NETMODE|c|WIFI/CELL/AUTO||WIFI|4\n"
+    "WEBPW|s|64|||5\n"
+    "WEBSTATUS|i|0|1|0|4\n"
+    "WEBPORT|i|1|65535|80|4\n"
+    "SETUPWAIT|i|0|3600|300|4\n"
+    "SETUPPW|s|63|||5\n"
 )
 
 _SPECIALS = '<>()[]\\,;:" '  # RFC 5322 specials and space: never inside a bare address
@@ -118,8 +136,10 @@ _SPECIALS = '<>()[]\\,;:" '  # RFC 5322 specials and space: never inside a bare 
 _KINDS = {"s": STR, "i": INT, "p": IP, "c": CHOICE}
 
 
-def _parse(line):
-    name, k, a, b, d, flags, group = line.split("|")
+def _parse(line, group):
+    f = line.split("|")
+    f += ("", "", "0")[len(f) - 3 :]  # the fields left out
+    name, k, a, b, d, flags = f
     kind = _KINDS[k]
     if kind == STR:
         a, b = int(a), None
@@ -135,22 +155,21 @@ def _parse(line):
 
 def get(name):
     """The parameter named `name` as (name, type, a, b, default, flags, group), or None."""
-    i = _SPEC.find(name + "|")
-    while i > 0 and _SPEC[i - 1] != "\n":
-        i = _SPEC.find(name + "|", i + 1)
-    if i < 0 or not name:
+    i = _SPEC.find("\n" + name + "|") + 1
+    if i <= 0 or not name:
         return None
-    return _parse(_SPEC[i : _SPEC.find("\n", i)])
+    g = _SPEC.rfind("\n:", 0, i) + 2  # its group's line above
+    return _parse(_SPEC[i : _SPEC.find("\n", i)], _SPEC[g : _SPEC.find("\n", g)])
 
 
 def table():
     """Every parameter, in table order."""
-    start = 0
-    n = len(_SPEC)
-    while start < n:
-        end = _SPEC.find("\n", start)
-        yield _parse(_SPEC[start:end])
-        start = end + 1
+    group = None
+    for line in _SPEC[1:-1].split("\n"):
+        if line[0] == ":":
+            group = line[1:]
+        else:
+            yield _parse(line, group)
 
 
 class Values:
@@ -185,7 +204,7 @@ def unquote(raw):
     if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
         return raw[1:-1]
     if raw[:1] == '"':
-        raise ATError(BAD_VALUE)  # unbalanced quote
+        raise ATError(_BAD_VALUE)  # unbalanced quote
     return raw
 
 
@@ -229,7 +248,7 @@ def digits(text):
 def parse_int(text):
     text = text.strip()
     if not digits(text) or len(text) > 6:
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     return int(text)
 
 
@@ -247,8 +266,8 @@ def mailbox(text):
 def parse_ip(text):
     parts = text.strip().split(".")
     if len(parts) != 4:
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     for s in parts:
         if parse_int(s) > 255 or len(s) > 3:
-            raise ATError(BAD_VALUE)
+            raise ATError(_BAD_VALUE)
     return ".".join(str(int(s)) for s in parts)

@@ -1,7 +1,10 @@
 """Writing and showing AT# parameters: the checks of a value, display lines and groups."""
 
-from .errors import ATError, BAD_VALUE
+from .compat import const
+from .errors import ATError
 from .params import CHOICE, INT, IP, SECRET, STR, mailbox, parse_int, parse_ip, printable
+
+_BAD_VALUE = const(34882)
 
 MASK = '"********"'  # what a display shows for a password that is set
 
@@ -33,23 +36,23 @@ def validate(p, text):
     # No CR, LF or NUL may reach a stored value: they would let a host inject SMTP or POP3
     # commands or header lines later. Other control bytes are refused for the same reason.
     if not printable(text):
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     kind = p[1]
     if kind == STR:
         if len(text) > p[2] or (p[0] in _MAILBOX and text and not mailbox(text)):
-            raise ATError(BAD_VALUE)
+            raise ATError(_BAD_VALUE)
         return text
     if kind == INT:
         v = parse_int(text)
         if v < p[2] or v > p[3] or (p[0] in _STEP20 and v % 20):
-            raise ATError(BAD_VALUE)
+            raise ATError(_BAD_VALUE)
         return v
     if kind == IP:
         return parse_ip(text)
     # CHOICE: stored as given by the table (ints stay ints)
     t = text.strip().upper()
     if t not in p[2]:
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     return int(t) if isinstance(p[4], int) else t
 
 

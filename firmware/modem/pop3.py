@@ -1,20 +1,19 @@
 """POP3 client conversation (RFC 1939, STLS RFC 2595) over an injected Conn, streaming RETR."""
 
 from .compat import asyncio, const, wait_for
-from .errors import (
-    DNS_FAILED,
-    POP3_AUTH,
-    POP3_COMMAND,
-    POP3_CONNECT,
-    POP3_GREETING,
-    POP3_LOST,
-    POP3_NO_ANSWER,
-    POP3_TLS,
-    SMTP_CONNECT,
-    SMTP_LOST,
-    SMTP_TLS,
-    NetError,
-)
+from .errors import NetError
+
+_SMTP_CONNECT = const(37970)
+_SMTP_TLS = const(37973)
+_SMTP_LOST = const(37979)
+_POP3_CONNECT = const(37990)
+_POP3_GREETING = const(37991)
+_POP3_TLS = const(37992)
+_POP3_AUTH = const(37993)
+_POP3_COMMAND = const(37994)
+_POP3_LOST = const(37995)
+_POP3_NO_ANSWER = const(37996)
+_DNS_FAILED = const(38027)
 
 # RFC 2449 4: a response line is at most 512 octets; keep twice that, drop the rest of it.
 MAX_LINE = const(1024)
@@ -25,7 +24,7 @@ _END = b"\r\n.\r\n"  # RFC 1939 3: the line "." ends a multi-line response
 
 # The Conn reports faults with the codes of the network layer (named after SMTP, the first
 # service); the same fault during a POP3 session has the POP3 code.
-_NET = {SMTP_CONNECT: POP3_CONNECT, SMTP_TLS: POP3_TLS, SMTP_LOST: POP3_LOST}
+_NET = {_SMTP_CONNECT: _POP3_CONNECT, _SMTP_TLS: _POP3_TLS, _SMTP_LOST: _POP3_LOST}
 
 SECURITY_MODES = ("NONE", "STLS", "TLS")
 
@@ -113,19 +112,19 @@ class POP3Client:
         try:
             return await wait_for(aw, self.timeout_s if timeout_s is None else timeout_s)
         except asyncio.TimeoutError:  # before OSError: on CPython it is a subclass
-            self._fail(POP3_NO_ANSWER, step, "timeout")
+            self._fail(_POP3_NO_ANSWER, step, "timeout")
         except POP3Error:
             self._broken = True
             raise
         except NetError as e:
             self._fail(_NET.get(e.code, e.code), step, e.text)
         except OSError as e:
-            self._fail(POP3_LOST, step, str(e))
+            self._fail(_POP3_LOST, step, str(e))
 
     async def _read(self, step):
         data = await self._conn.read(_READ_SIZE)
         if not data:
-            self._fail(POP3_LOST, step, "connection closed")
+            self._fail(_POP3_LOST, step, "connection closed")
         return data
 
     async def _line(self, step):
@@ -147,7 +146,7 @@ class POP3Client:
         if self._broken:
             # After a timeout or a cut the stream is out of step: a command now could be
             # taken by the server later, out of context (a DELE after a partial RETR).
-            raise POP3Error(POP3_LOST, step, "session unusable")
+            raise POP3Error(_POP3_LOST, step, "session unusable")
         if line is not None:
             await self._io(step, self._conn.write(line + b"\r\n"), timeout_s)
         reply = await self._io(step, self._line(step), timeout_s)
@@ -162,44 +161,44 @@ class POP3Client:
 
     async def greet(self):
         """The server's +OK greeting (RFC 1939 4)."""
-        return await self._command("GREETING", None, POP3_GREETING)
+        return await self._command("GREETING", None, _POP3_GREETING)
 
     async def stls(self, tls):
         """STLS and the TLS handshake (RFC 2595 4); the session stays in AUTHORIZATION."""
-        await self._command("STLS", b"STLS", POP3_TLS)
+        await self._command("STLS", b"STLS", _POP3_TLS)
         if self._buf:
             # Bytes after the +OK arrived in plain text: injected before the handshake
             # (the STARTTLS injection of CVE-2011-0411); they must not be trusted.
-            self._fail(POP3_TLS, "STLS", "data after STLS reply")
+            self._fail(_POP3_TLS, "STLS", "data after STLS reply")
         try:
             await self._io("STLS", self._conn.starttls(tls))
         except POP3Error as e:
-            if e.code == POP3_LOST:
-                e.code = POP3_TLS
+            if e.code == _POP3_LOST:
+                e.code = _POP3_TLS
             raise
 
     async def login(self, user, password):
         """USER and PASS (RFC 1939 7); either refused raises POP3_AUTH. Never traced."""
-        u = _arg(user, POP3_AUTH, "USER")
-        p = _arg(password, POP3_AUTH, "PASS")
-        await self._command("USER", b"USER " + u, POP3_AUTH)
-        await self._command("PASS", b"PASS " + p, POP3_AUTH)
+        u = _arg(user, _POP3_AUTH, "USER")
+        p = _arg(password, _POP3_AUTH, "PASS")
+        await self._command("USER", b"USER " + u, _POP3_AUTH)
+        await self._command("PASS", b"PASS " + p, _POP3_AUTH)
 
     async def stat(self):
         """(message count, size in octets) of the maildrop (RFC 1939 5 STAT)."""
-        text = await self._command("STAT", b"STAT", POP3_COMMAND)
+        text = await self._command("STAT", b"STAT", _POP3_COMMAND)
         words = _text(text).split()
         try:
             count, size = int(words[0]), int(words[1])
         except (IndexError, ValueError):
             count = size = -1
         if count < 0 or size < 0:
-            self._fail(POP3_COMMAND, "STAT", "malformed: " + _text(text))
+            self._fail(_POP3_COMMAND, "STAT", "malformed: " + _text(text))
         return count, size
 
     async def retr(self, n):
         """RETR n up to its +OK; then read_message() streams the message."""
-        return await self._command("RETR", b"RETR " + _num(n), POP3_COMMAND)
+        return await self._command("RETR", b"RETR " + _num(n), _POP3_COMMAND)
 
     async def read_message(self, sink):
         """Stream the multi-line body after a +OK: await sink(bytes) per unstuffed piece.
@@ -222,11 +221,11 @@ class POP3Client:
 
     async def dele(self, n):
         """Mark message n deleted; the deletion takes effect only at QUIT (RFC 1939 6)."""
-        return await self._command("DELE", b"DELE " + _num(n), POP3_COMMAND)
+        return await self._command("DELE", b"DELE " + _num(n), _POP3_COMMAND)
 
     async def quit(self):
         """QUIT: +OK means the UPDATE state removed what DELE marked (RFC 1939 6)."""
-        await self._command("QUIT", b"QUIT", POP3_COMMAND)
+        await self._command("QUIT", b"QUIT", _POP3_COMMAND)
         self._broken = True
 
     async def bye(self):
@@ -236,7 +235,7 @@ class POP3Client:
         t = self.timeout_s
         t = _QUIT_TIMEOUT_S if t is None or t > _QUIT_TIMEOUT_S else t
         try:
-            await self._command("QUIT", b"QUIT", POP3_COMMAND, t)
+            await self._command("QUIT", b"QUIT", _POP3_COMMAND, t)
         except Exception:  # a courtesy: any failure here changes nothing for the caller
             pass
         self._broken = True
@@ -274,21 +273,21 @@ async def open_session(net, host, port, security, tls, user, password, timeout_s
     try:
         addr = await wait_for(net.resolve(host), timeout_s)
     except asyncio.TimeoutError:
-        raise POP3Error(DNS_FAILED, "DNS", "timeout") from None
+        raise POP3Error(_DNS_FAILED, "DNS", "timeout") from None
     except NetError as e:
         raise POP3Error(e.code, "DNS", e.text) from None
     except (OSError, ValueError) as e:
-        raise POP3Error(DNS_FAILED, "DNS", str(e)) from None
+        raise POP3Error(_DNS_FAILED, "DNS", str(e)) from None
     try:
         conn = await wait_for(
             net.connect(addr, port, tls if security == "TLS" else None), timeout_s
         )
     except asyncio.TimeoutError:
-        raise POP3Error(POP3_NO_ANSWER, "CONNECT", "timeout") from None
+        raise POP3Error(_POP3_NO_ANSWER, "CONNECT", "timeout") from None
     except NetError as e:
         raise POP3Error(_NET.get(e.code, e.code), "CONNECT", e.text) from None
     except OSError as e:
-        raise POP3Error(POP3_CONNECT, "CONNECT", str(e)) from None
+        raise POP3Error(_POP3_CONNECT, "CONNECT", str(e)) from None
     client = POP3Client(conn, timeout_s)
     try:
         await client.greet()

@@ -5,9 +5,13 @@ import gc
 import hashlib
 
 from .compat import asyncio, const
-from .errors import ATError, BAD_VALUE, EEPROM_WRITE, SERVICE_RUNNING
+from .errors import ATError
 from .web import HTTPError, escape, redirect, respond, same
 from . import params, version
+
+_EEPROM_WRITE = const(34824)
+_BAD_VALUE = const(34882)
+_SERVICE_RUNNING = const(37123)
 
 _WRONG_PW_S = const(1)  # a wrong password answers after this pause (guessing gets slow)
 _SCAN_CAP = const(20)  # networks listed
@@ -33,9 +37,9 @@ _CHOICES = {
 }
 # #CME codes a page can meet, in words (docs/commands.md has them all).
 _WORDS = {
-    BAD_VALUE: "bad value",
-    SERVICE_RUNNING: "a service is running",
-    EEPROM_WRITE: "settings not written",
+    _BAD_VALUE: "bad value",
+    _SERVICE_RUNNING: "a service is running",
+    _EEPROM_WRITE: "settings not written",
 }
 
 
@@ -262,7 +266,7 @@ class Portal:
         Returns the names changed; raises _Refused(name, code) and stores nothing."""
         m = self.m
         if m.busy:  # S000333D p53: no parameter changes while a service runs (check_idle)
-            raise _Refused("settings", SERVICE_RUNNING)
+            raise _Refused("settings", _SERVICE_RUNNING)
         from . import paramset  # on use: the modem drops it after the command
 
         new = {}
@@ -295,7 +299,7 @@ class Portal:
         in words. The host's AT# writes and mail answer 37123 meanwhile."""
         m = self.m
         if m.busy:
-            return "Test mail not sent: " + why(SERVICE_RUNNING)
+            return "Test mail not sent: " + why(_SERVICE_RUNNING)
         m.busy.add("web")
         up = None
         try:

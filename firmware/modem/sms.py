@@ -3,15 +3,14 @@ them. Without a radio an SMS leaves as e-mail (modem.smsmail); docs/sms.md state
 
 from .compat import const
 from .entry import read_block
-from .errors import (
-    ATError,
-    CMS_BAD_INDEX,
-    CMS_BAD_PDU,
-    CMS_BAD_TEXT,
-    CMS_NOT_ALLOWED,
-    CMS_UNKNOWN,
-)
+from .errors import ATError
 from . import params
+
+_CMS_NOT_ALLOWED = const(302)
+_CMS_BAD_PDU = const(304)
+_CMS_BAD_TEXT = const(305)
+_CMS_BAD_INDEX = const(321)
+_CMS_UNKNOWN = const(500)
 
 _PROMPT = b"\r\n> "  # 27.005 3.5.1: CR LF '>' space, again after every CR of a text
 _TEXT_CAP = const(1024)  # bytes of text mode input kept: several SMS' worth (docs/sms.md)
@@ -184,7 +183,7 @@ async def _cpms(m, form, args):
         raise ATError()
     for i, mem in enumerate(parts):
         if mem not in _MEMS or (i and mem not in ("SM", "ME")):
-            raise ATError(CMS_NOT_ALLOWED, cms=True)  # S000293I p63: "AM" -> 302
+            raise ATError(_CMS_NOT_ALLOWED, cms=True)  # S000293I p63: "AM" -> 302
     s["CPMS"] = parts + s["CPMS"][len(parts) :]
     return ["+CPMS: " + ",".join(_used(m, s, i) for i in (0, 1, 2))]
 
@@ -248,21 +247,21 @@ def _decode_text(s, raw):
         try:
             return ucs2_to_text(data)
         except PDUError:
-            raise ATError(CMS_BAD_TEXT, cms=True) from None
+            raise ATError(_CMS_BAD_TEXT, cms=True) from None
     if cs == "GSM":
         from .smspdu import PDUError, gsm_to_text
 
         try:
             return gsm_to_text(raw)
         except PDUError:  # a byte over 0x7F is no GSM code
-            raise ATError(CMS_BAD_TEXT, cms=True) from None
+            raise ATError(_CMS_BAD_TEXT, cms=True) from None
     if cs == "8859-1":
         return _latin1(raw)
     if cs == "PCCP437":
         return "".join(_CP437[b - 128] if b > 127 else chr(b) for b in raw)
     for b in raw:  # IRA: 7-bit only
         if b > 127:
-            raise ATError(CMS_BAD_TEXT, cms=True)
+            raise ATError(_CMS_BAD_TEXT, cms=True)
     return raw.decode()
 
 
@@ -284,7 +283,7 @@ def _unhex(raw):
     try:
         return binascii.unhexlify(raw.strip())
     except ValueError:
-        raise ATError(CMS_BAD_TEXT, cms=True) from None
+        raise ATError(_CMS_BAD_TEXT, cms=True) from None
 
 
 async def _cmgs(m, form, args):
@@ -296,7 +295,7 @@ async def _cmgs(m, form, args):
         parts = params.split_args(args)
         n = parts[0].strip()
         if len(parts) != 1 or not params.digits(n) or not 7 <= int(n) <= 164:
-            raise ATError(CMS_BAD_PDU, cms=True)
+            raise ATError(_CMS_BAD_PDU, cms=True)
         length = int(n)
     else:
         parts = params.split_args(args)
@@ -306,7 +305,7 @@ async def _cmgs(m, form, args):
             toda = parts[1].strip()
             toda = int(toda) if params.digits(toda) and len(toda) <= 3 else -1
         if len(parts) > 2 or not _number(number) or (toda is not None and not 0 <= toda <= 255):
-            raise ATError(CMS_BAD_TEXT, cms=True)
+            raise ATError(_CMS_BAD_TEXT, cms=True)
         if toda == 145 and number[:1] != "+":
             number = "+" + number
     await m.begin_data()
@@ -319,17 +318,17 @@ async def _cmgs(m, form, args):
         from .smspdu import PDUError, decode_submit
 
         if over:
-            raise ATError(CMS_BAD_PDU, cms=True)
+            raise ATError(_CMS_BAD_PDU, cms=True)
         try:
             sub = decode_submit(bytes(raw.replace(b"\r", b"").replace(b"\n", b"")), length)
         except PDUError:
-            raise ATError(CMS_BAD_PDU, cms=True) from None
+            raise ATError(_CMS_BAD_PDU, cms=True) from None
         number = sub.da
         text = sub.text if sub.text is not None else _bytes_text(sub.data)
         part = sub.concat
     else:
         if over:
-            raise ATError(CMS_BAD_TEXT, cms=True)
+            raise ATError(_CMS_BAD_TEXT, cms=True)
         text = _decode_text(s, raw)
         part = None
     if getattr(m.board, "cell", None) is not None:
@@ -351,7 +350,7 @@ async def _entry(m, pdu):
             return await read_block(m, _PDU_CAP)
         return await read_block(m, _TEXT_CAP, _PROMPT)
     except ATError:
-        raise ATError(CMS_UNKNOWN, cms=True) from None
+        raise ATError(_CMS_UNKNOWN, cms=True) from None
 
 
 # ---------------------------------------------------------------- reading the store
@@ -475,10 +474,10 @@ def _stat_arg(s, args, default):
     a = params.unquote(args) if args.strip() else default
     if s["CMGF"] == 0:
         if not (params.digits(a) and int(a) <= 4):
-            raise ATError(CMS_BAD_PDU, cms=True)
+            raise ATError(_CMS_BAD_PDU, cms=True)
         return int(a)
     if a.upper() not in _STATS:
-        raise ATError(CMS_BAD_TEXT, cms=True)
+        raise ATError(_CMS_BAD_TEXT, cms=True)
     return _STATS.index(a.upper())
 
 
@@ -508,7 +507,7 @@ def _index(m, s, args):
 
     v = params.unquote(args)
     if not params.digits(v) or len(v) > 3 or not 1 <= int(v) <= _MEMS[s["CPMS"][0]]:
-        raise ATError(CMS_BAD_INDEX, cms=True)
+        raise ATError(_CMS_BAD_INDEX, cms=True)
     return get(m, int(v)) if _readable(s) else None
 
 

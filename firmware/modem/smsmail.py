@@ -1,28 +1,27 @@
 """An SMS sent as e-mail where the board has no radio (AT#SMSMAIL; docs/sms.md)."""
 
-from .errors import (
-    ATError,
-    CMS_MEMORY_FULL,
-    CMS_NET_DOWN,
-    CMS_NO_SERVICE,
-    CMS_REJECTED,
-    CMS_TEMPORARY,
-    CMS_TIMEOUT,
-    CMS_UNKNOWN,
-    NetError,
-    OUTBOX_FULL,
-    DNS_FAILED,
-    SMTP_CONNECT,
-    SMTP_GREETING,
-    SMTP_LOST,
-    SMTP_NO_ANSWER,
-    SMTP_TLS,
-)
+from .compat import const
+from .errors import ATError, NetError
 from .mail import compose_headers, open_smtp, queue, send_body
 from .mailbody import BodyComposer
 from . import params
 
-_NO_CONNECTION = (DNS_FAILED, SMTP_CONNECT, SMTP_GREETING, SMTP_TLS, SMTP_LOST)
+_CMS_REJECTED = const(21)
+_CMS_NET_DOWN = const(38)
+_CMS_TEMPORARY = const(41)
+_CMS_MEMORY_FULL = const(322)
+_CMS_NO_SERVICE = const(331)
+_CMS_TIMEOUT = const(332)
+_CMS_UNKNOWN = const(500)
+_SMTP_NO_ANSWER = const(37964)
+_SMTP_CONNECT = const(37970)
+_SMTP_GREETING = const(37971)
+_SMTP_TLS = const(37973)
+_SMTP_LOST = const(37979)
+_DNS_FAILED = const(38027)
+_OUTBOX_FULL = const(38070)
+
+_NO_CONNECTION = (_DNS_FAILED, _SMTP_CONNECT, _SMTP_GREETING, _SMTP_TLS, _SMTP_LOST)
 
 
 def _cms(m, code):
@@ -32,14 +31,14 @@ def _cms(m, code):
         if step[1] >= 400:
             reply = step[1]
     if 400 <= reply < 500:
-        return CMS_TEMPORARY
+        return _CMS_TEMPORARY
     if reply >= 500:
-        return CMS_REJECTED
-    if code == SMTP_NO_ANSWER:
-        return CMS_TIMEOUT
+        return _CMS_REJECTED
+    if code == _SMTP_NO_ANSWER:
+        return _CMS_TIMEOUT
     if code in _NO_CONNECTION:
-        return CMS_NET_DOWN
-    return CMS_UNKNOWN
+        return _CMS_NET_DOWN
+    return _CMS_UNKNOWN
 
 
 async def send(m, number, text, part=None):
@@ -51,11 +50,11 @@ async def send(m, number, text, part=None):
     template = v["SMSMAIL"]
     queued = v["OUTBOX"]  # kept on flash and sent in the background (docs/outbox.md)
     if not template or not m.radio or not (queued or m.board.link_available()):
-        raise ATError(CMS_NO_SERVICE, cms=True)
+        raise ATError(_CMS_NO_SERVICE, cms=True)
     digits = number[1:] if number[:1] == "+" else number
     rcpt = template.replace("{number}", digits)
     if not params.mailbox(rcpt):
-        raise ATError(CMS_REJECTED, cms=True)  # e.g. {number} of a number with '#' in it
+        raise ATError(_CMS_REJECTED, cms=True)  # e.g. {number} of a number with '#' in it
     subject = "SMS to " + number
     if part is not None:
         subject += " (part %d/%d)" % (part[2], part[1])
@@ -68,7 +67,7 @@ async def send(m, number, text, part=None):
             await send_body(m, queue(m, [rcpt], []), composer, body)
         except ATError as e:
             m.board.log("sms: not queued (%s)" % e.code)
-            code = CMS_MEMORY_FULL if e.code == OUTBOX_FULL else CMS_UNKNOWN
+            code = _CMS_MEMORY_FULL if e.code == _OUTBOX_FULL else _CMS_UNKNOWN
             raise ATError(code, cms=True) from None
         return
     own = not m.session
@@ -78,7 +77,7 @@ async def send(m, number, text, part=None):
         else:
             ip = m.session[0]
     except NetError:
-        raise ATError(CMS_NO_SERVICE, cms=True) from None
+        raise ATError(_CMS_NO_SERVICE, cms=True) from None
     m.board.log("sms: as mail")
     try:
         client = await open_smtp(m, [rcpt], [], ip)

@@ -6,20 +6,18 @@ p48, App. B p51, p77-78. docs/sockets.md states every byte of data mode and each
 
 from .compat import asyncio, const, wait_for
 from .datamode import ETX, Decoder, EscapeDetector, encode
-from .errors import (
-    ATError,
-    BAD_VALUE,
-    DNS_FAILED,
-    LISTEN_FAILED,
-    NetError,
-    NO_LINK,
-    NOT_CONFIGURED,
-    SERVICE_RUNNING,
-    SOCKET_IO,
-    TCP_OPEN_FAILED,
-)
+from .errors import ATError, NetError
 from .modem import KEEP
 from . import params
+
+_BAD_VALUE = const(34882)
+_NO_LINK = const(35867)
+_SERVICE_RUNNING = const(37123)
+_TCP_OPEN_FAILED = const(38016)
+_DNS_FAILED = const(38027)
+_NOT_CONFIGURED = const(38050)
+_LISTEN_FAILED = const(38051)
+_SOCKET_IO = const(38052)
 
 _SEGMENT = const(1460)  # a TXDELAY batch this big leaves at once; UDP datagrams at most this
 _RX = const(1024)  # bytes taken from a TCP socket at a time (at most twice that once escaped)
@@ -219,7 +217,7 @@ class Link:
             try:
                 await self.conn.send(data[i : i + _SEGMENT], self.peer[0], self.peer[1])
             except NetError:
-                raise ATError(SOCKET_IO) from None
+                raise ATError(_SOCKET_IO) from None
         return None
 
     async def _stalled(self):
@@ -298,7 +296,7 @@ class Link:
             try:
                 data, addr, port = await self.conn.recv(_DGRAM)
             except NetError:
-                raise ATError(SOCKET_IO) from None
+                raise ATError(_SOCKET_IO) from None
             if addr == self.peer[0] and port == self.peer[1]:
                 return data
 
@@ -412,7 +410,7 @@ class Listener:
         if self.kind == "tcp" or not got:
             self.sock.close()  # later peers are refused: one session at a time [READ p77]
         if not got:
-            m.error(ATError(LISTEN_FAILED))
+            m.error(ATError(_LISTEN_FAILED))
             await m.flush()
             return
         conn, peer, first = got
@@ -435,24 +433,24 @@ def _pid(form, args):
         return 1
     pid = params.parse_int(params.unquote(args))
     if pid not in params.PROFILES:
-        raise ATError(BAD_VALUE)
+        raise ATError(_BAD_VALUE)
     return pid
 
 
 def _ready(m):
     if not m.session:
-        raise ATError(NO_LINK)
+        raise ATError(_NO_LINK)
     if m.busy:
-        raise ATError(SERVICE_RUNNING)
+        raise ATError(_SERVICE_RUNNING)
 
 
 async def _resolve(m, host):
     if not host:
-        raise ATError(NOT_CONFIGURED)
+        raise ATError(_NOT_CONFIGURED)
     try:
         return await m.board.net.resolve(host)
     except NetError:
-        raise ATError(DNS_FAILED) from None
+        raise ATError(_DNS_FAILED) from None
 
 
 def _filter(text):
@@ -463,7 +461,7 @@ def _filter(text):
     try:
         return params.parse_ip(text)
     except ATError:
-        raise ATError(NOT_CONFIGURED) from None
+        raise ATError(_NOT_CONFIGURED) from None
 
 
 def _profile(m, pid):
@@ -478,7 +476,7 @@ async def _otcp(m, form, args):
     _ready(m)
     port, host, dle, delay = _profile(m, pid)
     if not port:
-        raise ATError(NOT_CONFIGURED)
+        raise ATError(_NOT_CONFIGURED)
     addr = await _resolve(m, host)
     limit = m.sregs.get(7, 50)  # V.250 S7: seconds to wait for the connection
     net = m.board.net
@@ -486,10 +484,10 @@ async def _otcp(m, form, args):
     try:
         conn = await wait_for(net.connect(addr, port, None, lport), limit if limit > 0 else 1)
     except asyncio.TimeoutError:
-        raise ATError(TCP_OPEN_FAILED) from None
+        raise ATError(_TCP_OPEN_FAILED) from None
     except NetError as e:
         m.board.log("otcp: %s" % e.text)
-        raise ATError(TCP_OPEN_FAILED) from None
+        raise ATError(_TCP_OPEN_FAILED) from None
     return await Link(m, "tcp", conn, dle, delay).resume()
 
 
@@ -498,12 +496,12 @@ async def _ltcpstart(m, form, args):
     _ready(m)
     port, host, dle, delay = _profile(m, pid)
     if not port:
-        raise ATError(NOT_CONFIGURED)
+        raise ATError(_NOT_CONFIGURED)
     allow = _filter(host)
     try:
         sock = await m.board.net.listen(port)
     except NetError:
-        raise ATError(LISTEN_FAILED) from None
+        raise ATError(_LISTEN_FAILED) from None
     Listener(m, "tcp", pid, sock, allow, dle, delay).start()
     return []
 
@@ -523,12 +521,12 @@ async def _oudp(m, form, args):
     _ready(m)
     v = m.values
     if not v["UDPPORT"]:
-        raise ATError(NOT_CONFIGURED)
+        raise ATError(_NOT_CONFIGURED)
     addr = await _resolve(m, v["UDPSERV"])
     try:
         dg = await m.board.net.udp(v["OUTPORT"])
     except NetError:
-        raise ATError(SOCKET_IO) from None
+        raise ATError(_SOCKET_IO) from None
     dle = v["UDPDLEMODE"] == 1
     return await Link(m, "udp", dg, dle, v["UDPTXDELAY"], (addr, v["UDPPORT"])).resume()
 
@@ -537,12 +535,12 @@ async def _ludpstart(m, form, args):
     _ready(m)
     v = m.values
     if not v["UDPPORT"]:
-        raise ATError(NOT_CONFIGURED)
+        raise ATError(_NOT_CONFIGURED)
     allow = _filter(v["UDPSERV"])
     try:
         dg = await m.board.net.udp(v["UDPPORT"])
     except NetError:
-        raise ATError(LISTEN_FAILED) from None
+        raise ATError(_LISTEN_FAILED) from None
     Listener(m, "udp", 1, dg, allow, v["UDPDLEMODE"] == 1, v["UDPTXDELAY"]).start()
     return []
 
