@@ -33,6 +33,7 @@ COMMANDS = (
 )
 _TRANSIENT = (
     "mail",
+    "mailopen",
     "mailbody",
     "smtp",
     "smtpopen",

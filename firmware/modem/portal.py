@@ -299,7 +299,7 @@ class Portal:
         m.busy.add("web")
         up = None
         try:
-            from . import mail
+            from . import mail, mailopen
             from .mailbody import BodyComposer
 
             v = m.values
@@ -308,9 +308,9 @@ class Portal:
             else:
                 up = await m.board.net.up(v)
                 ip = up[0]
-            to = mail.addresses(v["REC1"])
-            composer = BodyComposer(mail.compose_headers(m, to, [], "mtgw test mail"))
-            client = await mail.open_smtp(m, to, [], ip)
+            to = mailopen.addresses(v["REC1"])
+            composer = BodyComposer(mailopen.compose_headers(m, to, [], "mtgw test mail"))
+            client = await mailopen.open_smtp(m, to, [], ip)
             await mail.send_body(
                 m, client, composer, b"A test mail from the setup page of the modem.\r\n"
             )

@@ -18,7 +18,8 @@ from .errors import (
     SMTP_NO_ANSWER,
     SMTP_TLS,
 )
-from .mail import compose_headers, open_smtp, queue, send_body
+from .mail import send_body
+from .mailopen import compose_headers, open_smtp, queue
 from .mailbody import BodyComposer
 from . import params
 
