@@ -1,7 +1,8 @@
 """AT#PUTMAIL and AT#SENDMAILi (S000333D ch.3 p23, p68) and the #SMTPLOG diagnostic.
 
-The set-up (recipients, our header block, the SMTP session up to DATA) is mailopen.py, loaded
-for it and forgotten before the body streams: this module holds what runs while it does."""
+The set-up (recipients, our header block, the arguments of the SMTP session) is mailopen.py,
+loaded for it and forgotten before the session opens (smtp.open_session loads and forgets its
+own set-up code, smtpopen.py): this module holds what runs while the body streams."""
 
 import sys
 
@@ -13,32 +14,48 @@ _SERIAL_TIMEOUT = const(37980)  # errors.SERIAL_TIMEOUT
 
 
 async def _open(m, n):
-    """mailopen.open_mail, whose code is loaded for it alone: (client, our headers)."""
+    """The mail of REC<n>, CCREC<n> and SUBJ<n>: (client, BodyComposer). The client is the
+    outbox's writer (OUTBOX=1), else an SMTP session up to an accepted DATA; the set-up's
+    code (mailopen.py) is loaded for it alone and forgotten before the session opens."""
     from . import mailopen
 
     try:
-        return await mailopen.open_mail(m, n)
+        headers, client = mailopen.open_mail(m, n)
     finally:
-        # Drop the set-up's module; the next use imports it again.
-        sys.modules.pop(__name__ + "open", None)
+        sys.modules.pop(__name__ + "open", None)  # modem.mailopen: the next use imports it again
         pkg = sys.modules.get(__name__.rpartition(".")[0])
         if pkg is not None and hasattr(pkg, "mailopen"):
             delattr(pkg, "mailopen")
-
-
-async def _putmail(m, form, args):
-    client, headers = await _open(m, 1)
-    if not m.values["OUTBOX"]:
-        m.busy.add("smtp")  # nothing may change the parameters while the session runs
+    if isinstance(client, tuple):
+        client = await open_smtp(m, client)
     # The body's code loads once the set-up's is gone (smtp.open_session): one at a time.
     from .mailbody import BodyComposer
 
+    return client, BodyComposer(headers)
+
+
+async def open_smtp(m, args):
+    """Everything up to an accepted DATA: smtp.open_session(*args), args from
+    mailopen.smtp_args; returns the client. Raises ATError; m.last_smtp holds the exchange."""
+    from .smtp import open_session  # here: a queued mail (OUTBOX=1) needs no SMTP
+
+    try:
+        return (await open_session(*args))[0]
+    except NetError as e:
+        m.board.log("smtp: failed with %d" % e.code)
+        raise ATError(e.code) from None
+
+
+async def _putmail(m, form, args):
+    client, composer = await _open(m, 1)
+    if not m.values["OUTBOX"]:
+        m.busy.add("smtp")  # nothing may change the parameters while the session runs
     try:
         # S000333D p23: the SMTP session is open; from now on every byte is body, not echoed.
         await m.begin_data()
         m.code("Ok_Info_WaitingForData", final=False)
         await m.flush()
-        err = await _stream(m, client, BodyComposer(headers))
+        err = await _stream(m, client, composer)
         if err is None:
             try:
                 await client.quit()
@@ -100,11 +117,8 @@ def _sendmail_of(i):
             if a not in ("1", "2", "3"):
                 raise ATError(_BAD_VALUE)
             n = int(a)
-        client, headers = await _open(m, n)
-        from .mailbody import BodyComposer
-
-        body = m.values["BODY%d" % n].encode() + b"\r\n"
-        await send_body(m, client, BodyComposer(headers), body)
+        client, composer = await _open(m, n)
+        await send_body(m, client, composer, m.values["BODY%d" % n].encode() + b"\r\n")
         return []
 
     return h

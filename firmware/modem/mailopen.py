@@ -7,7 +7,7 @@ import binascii
 import os
 
 from .compat import const
-from .errors import ATError, NetError
+from .errors import ATError
 from . import params
 
 _NO_LINK = const(35867)  # errors.NO_LINK
@@ -121,12 +121,12 @@ def queue(m, to, cc):
     return Writer(m, m.values["SENDERADDR"], to + cc)
 
 
-async def open_smtp(m, to, cc, ip):
-    """Everything up to an accepted DATA, from our address ip; returns the client. Raises
-    ATError; m.last_smtp holds the exchange."""
+def smtp_args(m, to, cc, ip):
+    """The arguments of smtp.open_session for a mail from our address ip (mail.open_smtp
+    opens the session with them). Raises ATError; m.last_smtp is made for the exchange."""
     v = m.values
     _envelope(m, to, cc)
-    from .smtp import TLSConfig, open_session  # here: a queued mail (OUTBOX=1) needs no SMTP
+    from .tlsconf import TLSConfig
 
     security = _SECURITY[v["SMTPSEC"]]
     tls = TLSConfig(v["SMTPSERV"], verify=bool(v["SMTPVERIFY"]), cafile=m.board.cafile())
@@ -134,40 +134,35 @@ async def open_smtp(m, to, cc, ip):
     user = v["SMTPUN"] if v["SMTPAUTH"] else ""
     m.board.log("smtp: %s:%d %s" % (v["SMTPSERV"], v["SMTPPORT"], security))
     d = v["DOMAIN"]
-    try:
-        client, refused = await open_session(
-            m.board.net,
-            v["SMTPSERV"],
-            v["SMTPPORT"],
-            security,
-            tls,
-            d if d else "[%s]" % ip,  # RFC 5321 4.1.3 address literal
-            user,
-            v["SMTPPW"],
-            v["SENDERADDR"],
-            to + cc,
-            v["SMTPTIMEOUT"],
-            m.last_smtp,
-            m.board.clock,
-        )
-    except NetError as e:
-        m.board.log("smtp: failed with %d" % e.code)
-        raise ATError(e.code) from None
-    return client
+    return (
+        m.board.net,
+        v["SMTPSERV"],
+        v["SMTPPORT"],
+        security,
+        tls,
+        d if d else "[%s]" % ip,  # RFC 5321 4.1.3 address literal
+        user,
+        v["SMTPPW"],
+        v["SENDERADDR"],
+        to + cc,
+        v["SMTPTIMEOUT"],
+        m.last_smtp,
+        m.board.clock,
+    )
 
 
-async def open_mail(m, n):
-    """AT#PUTMAIL (n 1) and AT#SENDMAILn: the mail of REC<n>, CCREC<n> and SUBJ<n>, to the
-    outbox (OUTBOX=1) or to the server over the IP session. Returns (client, our headers)."""
+def open_mail(m, n):
+    """AT#PUTMAIL (n 1) and AT#SENDMAILn: the mail of REC<n>, CCREC<n> and SUBJ<n>. Returns
+    (our headers, the outbox's writer (OUTBOX=1) or smtp_args for the IP session)."""
     v = m.values
     to = addresses(v["REC%d" % n])
     cc = addresses(v["CCREC%d" % n])
     headers = compose_headers(m, to, cc, v["SUBJ%d" % n])
     if v["OUTBOX"]:  # no session needed: the mail goes to flash (docs/outbox.md)
-        return queue(m, to, cc), headers
+        return headers, queue(m, to, cc)
     # the IP services' precondition: a session and no other service
     if not m.session:
         raise ATError(_NO_LINK)
     if m.busy:
         raise ATError(_SERVICE_RUNNING)
-    return await open_smtp(m, to, cc, m.session[0]), headers
+    return headers, smtp_args(m, to, cc, m.session[0])

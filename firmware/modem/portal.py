@@ -310,7 +310,7 @@ class Portal:
                 ip = up[0]
             to = mailopen.addresses(v["REC1"])
             composer = BodyComposer(mailopen.compose_headers(m, to, [], "mtgw test mail"))
-            client = await mailopen.open_smtp(m, to, [], ip)
+            client = await mail.open_smtp(m, mailopen.smtp_args(m, to, [], ip))
             await mail.send_body(
                 m, client, composer, b"A test mail from the setup page of the modem.\r\n"
             )

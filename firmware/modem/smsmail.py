@@ -18,8 +18,8 @@ from .errors import (
     SMTP_NO_ANSWER,
     SMTP_TLS,
 )
-from .mail import send_body
-from .mailopen import compose_headers, open_smtp, queue
+from .mail import open_smtp, send_body
+from .mailopen import compose_headers, queue, smtp_args
 from .mailbody import BodyComposer
 from . import params
 
@@ -82,7 +82,7 @@ async def send(m, number, text, part=None):
         raise ATError(CMS_NO_SERVICE, cms=True) from None
     m.board.log("sms: as mail")
     try:
-        client = await open_smtp(m, [rcpt], [], ip)
+        client = await open_smtp(m, smtp_args(m, [rcpt], [], ip))
         await send_body(m, client, composer, body)
     except ATError as e:
         m.board.log("sms: failed with %s" % e.code)
