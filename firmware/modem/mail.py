@@ -15,23 +15,28 @@ _SERIAL_TIMEOUT = const(37980)  # errors.SERIAL_TIMEOUT
 
 async def _open(m, n):
     """The mail of REC<n>, CCREC<n> and SUBJ<n>: (client, BodyComposer). The client is the
-    outbox's writer (OUTBOX=1), else an SMTP session up to an accepted DATA; the set-up's
-    code (mailopen.py) is loaded for it alone and forgotten before the session opens."""
-    from . import mailopen
-
-    try:
-        headers, client = mailopen.open_mail(m, n)
-    finally:
-        sys.modules.pop(__name__ + "open", None)  # modem.mailopen: the next use imports it again
-        pkg = sys.modules.get(__name__.rpartition(".")[0])
-        if pkg is not None and hasattr(pkg, "mailopen"):
-            delattr(pkg, "mailopen")
+    outbox's writer (OUTBOX=1), else an SMTP session up to an accepted DATA."""
+    headers, client = _setup(m, n)
     if isinstance(client, tuple):
         client = await open_smtp(m, client)
     # The body's code loads once the set-up's is gone (smtp.open_session): one at a time.
     from .mailbody import BodyComposer
 
     return client, BodyComposer(headers)
+
+
+def _setup(m, n):
+    """mailopen.open_mail, its code loaded for it alone: forgotten before the session opens
+    (a function of its own, so that no frame that waits for the server holds the module)."""
+    from . import mailopen
+
+    try:
+        return mailopen.open_mail(m, n)
+    finally:
+        sys.modules.pop(__name__ + "open", None)  # modem.mailopen: the next use imports it again
+        pkg = sys.modules.get(__name__.rpartition(".")[0])
+        if pkg is not None and hasattr(pkg, "mailopen"):
+            delattr(pkg, "mailopen")
 
 
 async def open_smtp(m, args):
