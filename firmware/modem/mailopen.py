@@ -126,10 +126,12 @@ def smtp_args(m, to, cc, ip):
     opens the session with them). Raises ATError; m.last_smtp is made for the exchange."""
     v = m.values
     _envelope(m, to, cc)
-    from .tlsconf import TLSConfig
-
     security = _SECURITY[v["SMTPSEC"]]
-    tls = TLSConfig(v["SMTPSERV"], verify=bool(v["SMTPVERIFY"]), cafile=m.board.cafile())
+    tls = None  # a plain session (SMTPSEC=0) needs no TLSConfig: its module stays unloaded
+    if v["SMTPSEC"]:
+        from .tlsconf import TLSConfig
+
+        tls = TLSConfig(v["SMTPSERV"], verify=bool(v["SMTPVERIFY"]), cafile=m.board.cafile())
     m.last_smtp = []
     user = v["SMTPUN"] if v["SMTPAUTH"] else ""
     m.board.log("smtp: %s:%d %s" % (v["SMTPSERV"], v["SMTPPORT"], security))

@@ -6,7 +6,8 @@ import os
 from .compat import asyncio, const
 from .errors import NO_LINK, OUTBOX_EXPIRED, NetError
 from .outbox import complete, envelope, epoch, fail, head
-from .smtp import TLSConfig, open_session
+from .smtp import open_session
+from .tlsconf import TLSConfig
 
 _CHUNK = const(1024)  # bytes read from flash per step: the serial loop runs between steps
 _FIRST_S = const(10)  # the first retry; each further one waits twice as long ...
