@@ -39,7 +39,8 @@ sys.path.insert(0, P["firmware"])
 import asyncio, json
 from mpnet import MPNet
 from mpboard import UARTPort, Watchdog
-from modem.smtp import open_session, TLSConfig, SMTPError
+from modem.smtp import open_session, SMTPError
+from modem.tlsconf import TLSConfig
 from modem.smtpdata import DataEncoder
 
 

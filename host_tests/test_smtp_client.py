@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from modem import errors  # noqa: E402
 from modem.errors import NetError, SMTPError  # noqa: E402
-from modem.smtp import MAX_LINE, MAX_LINES, ReplyParser, SMTPClient, TLSConfig  # noqa: E402
+from modem.smtp import MAX_LINE, MAX_LINES, ReplyParser, SMTPClient  # noqa: E402
+from modem.tlsconf import TLSConfig  # noqa: E402
 from modem.smtp import open_session  # noqa: E402
 from modem import smtpopen  # noqa: E402
 from modem.smtpdata import DataEncoder  # noqa: E402
@@ -593,7 +594,7 @@ def test_data_refused():
             await smtpopen.mail_from(c, SENDER)
             with pytest.raises(SMTPError) as ei:
                 await smtpopen.data(c)  # no accepted RCPT: aiosmtpd answers 503
-            await c.rset()
+            await smtpopen.rset(c)
             await c.quit()
             await c.close()
             return ei.value

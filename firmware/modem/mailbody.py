@@ -4,50 +4,26 @@ import binascii
 
 from .compat import const
 
-_MARK = b"\r\n.\r\n"  # end of the host's data [READ p23]
-_EQ = b"="
 _QP_LINE = const(76)  # RFC 2045 6.7 (5): encoded lines at most 76 characters
-_HEADER_CAP = const(4096)  # host header block kept to merge it with ours
 _FIRST_CAP = const(998)  # how much of the first line decides header vs body
 _PENDING_CAP = const(2048)  # a longer line is encoded in soft-broken pieces as it arrives
 
-# Header fields a host may put first (RFC 5322 3.6, RFC 2045, RFC 2183 and common X- fields).
+# Header fields a host may put first (RFC 5322 3.6, RFC 2045, RFC 2183 and common X- fields),
+# as one string: a tuple of them took ~800 bytes more (32 bits, .mpy), an object each.
 # Only these (and X-*) start a header block, so "Alarm: zone 3" stays body text.
-KNOWN = (
-    b"mime-version",
-    b"content-type",
-    b"content-transfer-encoding",
-    b"content-disposition",
-    b"content-id",
-    b"content-description",
-    b"content-language",
-    b"subject",
-    b"from",
-    b"to",
-    b"cc",
-    b"bcc",
-    b"reply-to",
-    b"sender",
-    b"date",
-    b"message-id",
-    b"in-reply-to",
-    b"references",
-    b"importance",
-    b"priority",
-    b"sensitivity",
-    b"keywords",
-    b"comments",
-    b"organization",
-    b"return-receipt-to",
-    b"disposition-notification-to",
+_KNOWN = (
+    b" mime-version content-type content-transfer-encoding content-disposition content-id"
+    b" content-description content-language subject from to cc bcc reply-to sender date"
+    b" message-id in-reply-to references importance priority sensitivity keywords comments"
+    b" organization return-receipt-to disposition-notification-to "
 )
 
 
 # Printable ASCII: lines that quoted-printable leaves as they are (here, not in compat: only a
 # mail's body needs it, and compat is loaded from start-up on).
-_TEXT = bytes(range(32, 127)) + b"\n"
-_TEXT_CR = _TEXT + b"\r"
 if hasattr(b"", "translate"):  # CPython: one C pass without creating int objects
+    _TEXT = bytes(range(32, 127)) + b"\n"
+    _TEXT_CR = _TEXT + b"\r"
 
     def text_only(data, ends=0):
         """True when data holds only printable ASCII and LF; and CR when the caller counted
@@ -90,7 +66,7 @@ class EndScanner:
         """Return (body_bytes, rest); rest is None until the marker was seen."""
         v = self.virtual
         buf = self.tail + data if self.tail else data
-        i = buf.find(_MARK)
+        i = buf.find(b"\r\n.\r\n")  # the end of the host's data [READ p23]
         if i >= 0:
             body = buf[v : i + 2] if i + 2 > v else b""
             self.done = True
@@ -135,7 +111,7 @@ def header_name(line):
 
 def starts_header_block(line):
     name = header_name(line)
-    return name is not None and (name in KNOWN or name[:2] == b"x-")
+    return name is not None and (b" " + name + b" " in _KNOWN or name[:2] == b"x-")
 
 
 class QPEncoder:
@@ -180,7 +156,7 @@ class QPEncoder:
         of pending + data, unchanged, or None when some line needs more than that. One pass
         per line end (find) and a few C-level scans of the chunk; no split, no join."""
         buf = self.pending + data if self.pending else data
-        if buf[:1] == b"." or _EQ in buf:
+        if buf[:1] == b"." or b"=" in buf:
             return None
         last = len(buf) - 1
         i = -1  # the line end before the current line
@@ -290,112 +266,67 @@ class BodyComposer:
     lines when it starts with some, then the body.
 
     Rule (docs/mail.md): if the first line of the data is a header field with a known name
-    (Content-Type, MIME-Version, Subject, X-..., see KNOWN), the host's lines up to the first
+    (Content-Type, MIME-Version, Subject, X-..., see _KNOWN), the host's lines up to the first
     line that is not a header field are header lines; a blank line there is the separator.
     The host's fields replace ours of the same name. The body then passes unchanged apart from
-    CRLF line ends and dot-stuffing (the host chose its MIME structure). Otherwise the data is
-    a plain-text body: a blank first line is taken as the host's separator and dropped, and the
-    body is sent quoted-printable, so long lines, 8-bit bytes and '=' arrive exactly.
+    CRLF line ends and dot-stuffing (the host chose its MIME structure): smtpdata.DataEncoder,
+    whose code loads only for such a body. Otherwise the data is a plain-text body: a blank
+    first line is taken as the host's separator and dropped, and the body is sent
+    quoted-printable, so long lines, 8-bit bytes and '=' arrive exactly.
+
+    Once the first line decided, feed is the chosen encoder's own (an attribute of the
+    instance: each read goes to it without a call more), and our headers are gone.
     """
 
     def __init__(self, headers):
-        self.headers = headers  # [(name, value_bytes)] in order; ours
+        self.headers = headers  # [(name, value_bytes)] in order; ours; None once decided
         self.first = b""
-        self.mode = 0  # 0 deciding, 1 host headers, 2 host body (raw), 3 plain body (QP)
-        self.hdr = []
-        self.hdr_size = 0
-        self.partial = b""
-        self.raw = None  # the host's own body (mode 2): smtpdata.DataEncoder, loaded then
-        self.qp = QPEncoder()
-
-    def _ours(self, skip):
-        out = []
-        for name, value in self.headers:
-            if name.lower() not in skip:
-                out.append(name + b": " + value + b"\r\n")
-        return b"".join(out)
+        self.enc = None
 
     def feed(self, data):
-        if self.mode == 2:
-            return self.raw.feed(data)
-        if self.mode == 3:
-            return self.qp.feed(data)
-        if self.mode == 0:
-            self.first += data
-            j = _eol(self.first)
-            if (j < 0 and len(self.first) < _FIRST_CAP) or self.first[j:] == b"\r":
-                return b""  # no line end yet, or a CR whose LF may come next
-            line = self.first if j < 0 else self.first[:j]
-            data, self.first = self.first, b""
-            if starts_header_block(line):
-                self.mode = 1
-            else:
-                self.mode = 3
-                out = self._ours(()) + b"\r\n"
-                if j == 0:  # blank first line: the host's own header/body separator
-                    data = data[2:] if data[:2] == b"\r\n" else data[1:]
-                return out + self.qp.feed(data)
-        return self._header_lines(data)
+        first = self.first + data
+        j = _eol(first)
+        if (j < 0 and len(first) < _FIRST_CAP) or first[j:] == b"\r":
+            self.first = first
+            return b""  # no line end yet, or a CR whose LF may come next
+        self.first = b""
+        if starts_header_block(first if j < 0 else first[:j]):
+            return self._host().feed(first)
+        out = self._plain()
+        if j == 0:  # blank first line: the host's own header/body separator
+            first = first[2:] if first[:2] == b"\r\n" else first[1:]
+        return out + self.feed(first)
 
-    def _header_lines(self, data):
-        # Collect whole lines while they are header fields or continuations.
-        buf = self.partial + data
-        self.partial = b""
-        start = 0
-        while True:
-            j = _eol(buf, start)
-            if j < 0 or (j == len(buf) - 1 and buf[j:] == b"\r"):
-                self.partial = buf[start:]
-                if len(self.partial) + self.hdr_size > _HEADER_CAP:
-                    return self._end_headers(self.partial)
-                return b""
-            line = buf[start:j]
-            nxt = j + (2 if buf[j : j + 2] == b"\r\n" else 1)
-            if line == b"":
-                return self._end_headers(buf[nxt:])
-            if line[:1] in (b" ", b"\t") and self.hdr:
-                self.hdr.append(line)
-            elif header_name(line) is not None:
-                self.hdr.append(line)
-            else:  # the body starts without a blank line: we insert it
-                return self._end_headers(buf[start:])
-            self.hdr_size += len(line)
-            if self.hdr_size > _HEADER_CAP:
-                return self._end_headers(buf[nxt:])
-            start = nxt
+    def _plain(self):
+        """Quoted-printable from now on; returns our header block and its blank line."""
+        self.enc = QPEncoder()
+        self.feed = self.enc.feed
+        h = self.headers
+        self.headers = None
+        return b"".join([name + b": " + value + b"\r\n" for name, value in h]) + b"\r\n"
 
-    def _end_headers(self, rest):
-        names = []
-        for line in self.hdr:
-            n = header_name(line)
-            if n is not None and line[:1] not in (b" ", b"\t"):
-                names.append(n)
-        out = self._ours(names) + b"".join(h + b"\r\n" for h in self.hdr) + b"\r\n"
-        self.hdr = []
-        self.mode = 2
+    def _host(self):
+        """The host's header lines (merged with ours), then its body: smtpdata.DataEncoder."""
         from .smtpdata import DataEncoder  # here: a plain-text body never needs its code
 
-        self.raw = DataEncoder()
-        return out + self.raw.feed(rest)
+        self.enc = DataEncoder(self.headers)
+        self.feed = self.enc.feed
+        self.headers = None
+        return self.enc
 
     def finish(self):
         """Everything left, then the end of DATA ('.' CRLF after a final CRLF)."""
         out = b""
-        if self.mode == 0:
+        if self.enc is None:  # no line end came: the first line decides now
             line = self.first
             self.first = b""
             if line and starts_header_block(line):
-                self.mode = 1
-                out = self._header_lines(line + b"\r\n")
+                out = self._host().feed(line + b"\r\n")
             else:
-                self.mode = 3
-                out = self._ours(()) + b"\r\n" + self.qp.feed(line)
-        if self.mode == 1:
-            out += self._end_headers(self.partial)
-            self.partial = b""
-        if self.mode == 2:
-            return out + self.raw.finish()
-        return out + self.qp.finish() + b".\r\n"
+                out = self._plain() + self.feed(line)
+        if isinstance(self.enc, QPEncoder):
+            return out + self.enc.finish() + b".\r\n"
+        return out + self.enc.finish()
 
 
 def _eol(buf, start=0):

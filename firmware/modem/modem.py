@@ -42,6 +42,7 @@ COMMANDS = (
 )
 _TRANSIENT = (
     "mail",
+    "mailopen",
     "mailbody",
     "smtp",
     "smtpopen",
@@ -59,9 +60,22 @@ _TRANSIENT = (
     "paramset",  # the checks of an AT# value write (make bench: the largest free block kept)
     "codes",  # the table of error codes, for modules that import a code from modem.errors
 )
-# Handler modules that take turns in RAM: loading one drops the others (session is small and
-# polled often with #VSTATE: it stays).
-_TURNS = ("basic", "atcmds", "mail", "getmail", "sockets", "sms", "ftpcmds", "v250")
+# Handler modules that take turns in RAM: loading one drops the others, and the modules only
+# they import (version, entry), which would stay loaded otherwise. session too: a mail's body
+# streams without it; a #VSTATE after another command loads it again.
+_TURNS = (
+    "basic",
+    "atcmds",
+    "mail",
+    "getmail",
+    "sockets",
+    "sms",
+    "ftpcmds",
+    "v250",
+    "session",
+    "version",
+    "entry",
+)
 # Turn modules a service still uses in command mode (a listener, a socket left with +++):
 # they stay loaded until it ends (modem.sockets adds and removes itself).
 KEEP = set()

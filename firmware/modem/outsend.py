@@ -6,7 +6,8 @@ import os
 from .compat import asyncio, const
 from .errors import NetError
 from .outbox import complete, envelope, epoch, fail, head
-from .smtp import TLSConfig, open_session
+from .smtp import open_session
+from .tlsconf import TLSConfig
 
 _NO_LINK = const(35867)
 _OUTBOX_EXPIRED = const(38071)

@@ -303,7 +303,7 @@ class Portal:
         m.busy.add("web")
         up = None
         try:
-            from . import mail
+            from . import mail, mailopen
             from .mailbody import BodyComposer
 
             v = m.values
@@ -312,9 +312,9 @@ class Portal:
             else:
                 up = await m.board.net.up(v)
                 ip = up[0]
-            to = mail.addresses(v["REC1"])
-            composer = BodyComposer(mail.compose_headers(m, to, [], "mtgw test mail"))
-            client = await mail.open_smtp(m, to, [], ip)
+            to = mailopen.addresses(v["REC1"])
+            composer = BodyComposer(mailopen.compose_headers(m, to, [], "mtgw test mail"))
+            client = await mail.open_smtp(m, mailopen.smtp_args(m, to, [], ip))
             await mail.send_body(
                 m, client, composer, b"A test mail from the setup page of the modem.\r\n"
             )

@@ -1,13 +1,18 @@
 """The IP session: AT#CONNECTIONSTART/STOP, #DISPLAYIP, #VSTATE (S000333D ch.2 p13, p39)."""
 
-from .errors import ALREADY_RUNNING, ATError, NetError, NO_LINK, NOT_ATTACHED
+from .compat import const
+from .errors import ATError, NetError
+
+_ALREADY_RUNNING = const(35840)  # errors.ALREADY_RUNNING
+_NOT_ATTACHED = const(35865)  # errors.NOT_ATTACHED
+_NO_LINK = const(35867)  # errors.NO_LINK
 
 
 async def _start(m, form, args):
     if m.session:
-        raise ATError(ALREADY_RUNNING)
+        raise ATError(_ALREADY_RUNNING)
     if not m.attached or not m.radio:
-        raise ATError(NOT_ATTACHED)
+        raise ATError(_NOT_ATTACHED)
     m.state = "DIALING"
     try:
         my, peer, gw = await m.board.net.up(m.values)
@@ -31,7 +36,7 @@ async def _stop(m, form, args):
 
 async def _displayip(m, form, args):
     if not m.session:
-        raise ATError(NO_LINK)
+        raise ATError(_NO_LINK)
     my, peer, gw = m.session
     return ['#MY IP: "%s"' % my, '#PEER IP: "%s"' % peer, '#GATEWAY IP: "%s"' % gw]
 

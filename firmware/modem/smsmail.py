@@ -2,7 +2,8 @@
 
 from .compat import const
 from .errors import ATError, NetError
-from .mail import compose_headers, open_smtp, queue, send_body
+from .mail import open_smtp, send_body
+from .mailopen import compose_headers, queue, smtp_args
 from .mailbody import BodyComposer
 from . import params
 
@@ -80,7 +81,7 @@ async def send(m, number, text, part=None):
         raise ATError(_CMS_NO_SERVICE, cms=True) from None
     m.board.log("sms: as mail")
     try:
-        client = await open_smtp(m, [rcpt], [], ip)
+        client = await open_smtp(m, smtp_args(m, [rcpt], [], ip))
         await send_body(m, client, composer, body)
     except ATError as e:
         m.board.log("sms: failed with %s" % e.code)

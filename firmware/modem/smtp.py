@@ -3,21 +3,18 @@
 import sys
 
 from .compat import asyncio, const, wait_for
-from .tlsconf import TLSConfig  # noqa: F401  (re-exported)
-from .errors import (
-    SMTP_AUTH,
-    SMTP_DATA,
-    SMTP_GREETING,
-    SMTP_HELO,
-    SMTP_LOST,
-    SMTP_NO_ANSWER,
-    SMTP_RECIPIENT,
-    SMTP_REJECTED,
-    SMTP_SENDER,
-    SMTP_TLS,
-    NetError,
-    SMTPError,
-)
+from .errors import NetError, SMTPError
+
+_SMTP_NO_ANSWER = const(37964)  # errors.SMTP_NO_ANSWER
+_SMTP_GREETING = const(37971)  # errors.SMTP_GREETING
+_SMTP_HELO = const(37972)  # errors.SMTP_HELO
+_SMTP_TLS = const(37973)  # errors.SMTP_TLS
+_SMTP_AUTH = const(37974)  # errors.SMTP_AUTH
+_SMTP_SENDER = const(37975)  # errors.SMTP_SENDER
+_SMTP_RECIPIENT = const(37976)  # errors.SMTP_RECIPIENT
+_SMTP_DATA = const(37977)  # errors.SMTP_DATA
+_SMTP_REJECTED = const(37978)  # errors.SMTP_REJECTED
+_SMTP_LOST = const(37979)  # errors.SMTP_LOST
 
 # RFC 5321 4.5.3.1.5: a reply line is at most 512 octets; keep twice that, truncate the rest.
 MAX_LINE = const(1024)
@@ -29,20 +26,18 @@ _CLOSE_TIMEOUT_S = const(5)
 
 # The #CME code for a server refusal (or a fault) at each step.
 _STEP_CODE = {
-    "GREETING": SMTP_GREETING,
-    "EHLO": SMTP_HELO,
-    "HELO": SMTP_HELO,
-    "STARTTLS": SMTP_TLS,
-    "AUTH": SMTP_AUTH,
-    "MAIL": SMTP_SENDER,
-    "RCPT": SMTP_RECIPIENT,
-    "DATA": SMTP_DATA,
-    "END": SMTP_REJECTED,
-    "RSET": SMTP_SENDER,  # RSET only ever prepares the next MAIL FROM
-    "QUIT": SMTP_LOST,
+    "GREETING": _SMTP_GREETING,
+    "EHLO": _SMTP_HELO,
+    "HELO": _SMTP_HELO,
+    "STARTTLS": _SMTP_TLS,
+    "AUTH": _SMTP_AUTH,
+    "MAIL": _SMTP_SENDER,
+    "RCPT": _SMTP_RECIPIENT,
+    "DATA": _SMTP_DATA,
+    "END": _SMTP_REJECTED,
+    "RSET": _SMTP_SENDER,  # RSET only ever prepares the next MAIL FROM
+    "QUIT": _SMTP_LOST,
 }
-
-SECURITY_MODES = ("NONE", "STARTTLS", "TLS")
 
 
 def _text(b):
@@ -59,15 +54,6 @@ def _join(lines):
 
 def _first(lines):
     return _text(lines[0]) if lines else ""
-
-
-def _arg(x):
-    """A command argument as bytes; CR or LF would end the command early (command injection)."""
-    if isinstance(x, str):
-        x = x.encode()
-    if b"\r" in x or b"\n" in x:
-        raise ValueError("CR/LF in SMTP argument")
-    return x
 
 
 def _code3(line):
@@ -197,20 +183,20 @@ class SMTPClient:
             u = getattr(asyncio.current_task(), "uncancel", None)
             if u is not None:
                 u()
-            self._fail(step, SMTP_NO_ANSWER, "timeout")
+            self._fail(step, _SMTP_NO_ANSWER, "timeout")
         if isinstance(e, asyncio.TimeoutError):  # before OSError: on CPython it is a subclass
-            self._fail(step, SMTP_NO_ANSWER, "timeout")
+            self._fail(step, _SMTP_NO_ANSWER, "timeout")
         if isinstance(e, NetError) and not isinstance(e, SMTPError):
             self._fail(step, e.code, e.text)
         if isinstance(e, OSError):
-            self._fail(step, SMTP_LOST, str(e))
+            self._fail(step, _SMTP_LOST, str(e))
         raise e
 
     async def _read_reply(self, step):
         while not self._replies:
             data = await self._conn.read(_READ_SIZE)
             if not data:
-                self._fail(step, SMTP_LOST, "connection closed")
+                self._fail(step, _SMTP_LOST, "connection closed")
             self._replies.extend(self._parser.feed(data))
         return self._replies.pop(0)
 
@@ -300,11 +286,8 @@ class SMTPClient:
             self._record("END", t0, 0, e.text)
             raise
         r = await self._command("END", None, (250,))
-        self._no_stray("END", SMTP_REJECTED)
+        self._no_stray("END", _SMTP_REJECTED)
         return r
-
-    async def rset(self):
-        return await self._command("RSET", b"RSET", (250,))
 
     async def quit(self):
         """QUIT, best effort: never raises, skipped when the stream is already unusable."""
@@ -326,11 +309,6 @@ class SMTPClient:
             await wait_for(self._conn.close(), _CLOSE_TIMEOUT_S)
         except Exception:  # already closed or reset: nothing left to release
             pass
-
-    async def abort(self):
-        """QUIT (when still possible) and close; for error paths."""
-        await self.quit()
-        await self.close()
 
 
 async def open_session(*args, **kw):

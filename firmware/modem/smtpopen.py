@@ -7,23 +7,31 @@ the data phase's half of the client (smtp.SMTPClient) is in the heap while a mai
 
 import binascii
 
-from .compat import asyncio, wait_for
-from .errors import (
-    DNS_FAILED,
-    NO_RECIPIENT,
-    SMTP_AUTH,
-    SMTP_CONNECT,
-    SMTP_DATA,
-    SMTP_HELO,
-    SMTP_LOST,
-    SMTP_NO_ANSWER,
-    SMTP_RECIPIENT,
-    SMTP_TLS,
-    NetError,
-    SMTPError,
-)
-from .smtp import SECURITY_MODES, SMTPClient, _arg, _first, _join, _text
-from .tlsconf import TLSConfig
+from .compat import asyncio, const, wait_for
+from .errors import NetError, SMTPError
+from .smtp import SMTPClient, _first, _join, _text
+
+_SMTP_NO_ANSWER = const(37964)  # errors.SMTP_NO_ANSWER
+_DNS_FAILED = const(38027)  # errors.DNS_FAILED
+_SMTP_CONNECT = const(37970)  # errors.SMTP_CONNECT
+_SMTP_HELO = const(37972)  # errors.SMTP_HELO
+_SMTP_TLS = const(37973)  # errors.SMTP_TLS
+_SMTP_AUTH = const(37974)  # errors.SMTP_AUTH
+_SMTP_RECIPIENT = const(37976)  # errors.SMTP_RECIPIENT
+_SMTP_DATA = const(37977)  # errors.SMTP_DATA
+_SMTP_LOST = const(37979)  # errors.SMTP_LOST
+_NO_RECIPIENT = const(37981)  # errors.NO_RECIPIENT
+
+SECURITY_MODES = ("NONE", "STARTTLS", "TLS")
+
+
+def _arg(x):
+    """A command argument as bytes; CR or LF would end the command early (command injection)."""
+    if isinstance(x, str):
+        x = x.encode()
+    if b"\r" in x or b"\n" in x:
+        raise ValueError("CR/LF in SMTP argument")
+    return x
 
 
 def _b64(x):
@@ -72,7 +80,7 @@ async def ehlo(c, domain):
         _parse_ehlo(c, lines)
         return code, lines
     if not 500 <= code < 600:  # RFC 5321 4.1.4: HELO after any EHLO failure (5xx)
-        raise SMTPError(SMTP_HELO, "EHLO", code, _join(lines))
+        raise SMTPError(_SMTP_HELO, "EHLO", code, _join(lines))
     c.esmtp = False
     c.ext = {}
     c.auth = []
@@ -85,20 +93,20 @@ async def starttls(c, tls):
     if "STARTTLS" not in c.ext:
         t0 = c._now()
         c._record(step, t0, 0, "STARTTLS not offered")
-        raise SMTPError(SMTP_TLS, step, 0, "STARTTLS not offered")
+        raise SMTPError(_SMTP_TLS, step, 0, "STARTTLS not offered")
     code, lines = await c._command(step, b"STARTTLS", (220,))
     if c._replies or c._parser.pending():
         # Bytes after the 220 arrived in plain text: injected before the handshake
         # (the STARTTLS command injection of CVE-2011-0411); they must not be trusted.
         c._record(step, c._now(), 0, "data after STARTTLS reply")
-        c._fail(step, SMTP_TLS, "data after STARTTLS reply")
+        c._fail(step, _SMTP_TLS, "data after STARTTLS reply")
     t0 = c._now()
     try:
         await c._io(step, c._conn.starttls(tls))
     except SMTPError as e:
         c._broken = True
         c._record(step, t0, 0, e.text)
-        raise SMTPError(SMTP_TLS if e.code == SMTP_LOST else e.code, step, 0, e.text) from None
+        raise SMTPError(_SMTP_TLS if e.code == _SMTP_LOST else e.code, step, 0, e.text) from None
     c.ext = {}
     c.auth = []
     return await ehlo(c, c._domain)
@@ -123,13 +131,13 @@ async def login(c, user, password):
             if code == 334:
                 code, lines = await c._exchange(step, _b64(password))
         else:
-            raise SMTPError(SMTP_AUTH, step, 0, "no AUTH PLAIN or LOGIN offered")
+            raise SMTPError(_SMTP_AUTH, step, 0, "no AUTH PLAIN or LOGIN offered")
     except SMTPError as e:
         c._record(step, t0, e.reply, e.text)
         raise
     c._record(step, t0, code, _first(lines))
     if code != 235:
-        raise SMTPError(SMTP_AUTH, step, code, _join(lines))
+        raise SMTPError(_SMTP_AUTH, step, code, _join(lines))
     return code, lines
 
 
@@ -162,14 +170,19 @@ async def rcpt_all(c, addrs):
         c.refused.append((a, code, text))
         last = (code, text)
     if len(refused) == len(addrs):
-        raise SMTPError(SMTP_RECIPIENT if addrs else NO_RECIPIENT, "RCPT", last[0], last[1])
+        raise SMTPError(_SMTP_RECIPIENT if addrs else _NO_RECIPIENT, "RCPT", last[0], last[1])
     return refused
+
+
+async def rset(c):
+    """RSET: the envelope is forgotten, a new MAIL FROM may follow (RFC 5321 4.1.1.5)."""
+    return await c._command("RSET", b"RSET", (250,))
 
 
 async def data(c):
     """DATA; the server must answer 354 before any content is sent, and nothing more."""
     r = await c._command("DATA", b"DATA", (354,))
-    c._no_stray("DATA", SMTP_DATA)
+    c._no_stray("DATA", _SMTP_DATA)
     return r
 
 
@@ -209,19 +222,21 @@ async def open_session(
     if security not in SECURITY_MODES:
         raise ValueError("security")
     if security != "NONE" and tls is None:
+        from .tlsconf import TLSConfig  # here: a plain session needs none
+
         tls = TLSConfig(host)
     t0 = clock.ticks_ms() if clock is not None else 0
     try:
         addr = await wait_for(net.resolve(host), timeout_s)
     except asyncio.TimeoutError:
         _trace(trace, clock, "DNS", t0, "timeout")
-        raise SMTPError(DNS_FAILED, "DNS", 0, "timeout") from None
+        raise SMTPError(_DNS_FAILED, "DNS", 0, "timeout") from None
     except NetError as e:
         _trace(trace, clock, "DNS", t0, e.text)
         raise SMTPError(e.code, "DNS", 0, e.text) from None
     except (OSError, ValueError) as e:
         _trace(trace, clock, "DNS", t0, str(e))
-        raise SMTPError(DNS_FAILED, "DNS", 0, str(e)) from None
+        raise SMTPError(_DNS_FAILED, "DNS", 0, str(e)) from None
     _trace(trace, clock, "DNS", t0, addr)
 
     t0 = clock.ticks_ms() if clock is not None else 0
@@ -231,13 +246,13 @@ async def open_session(
         )
     except asyncio.TimeoutError:
         _trace(trace, clock, "CONNECT", t0, "timeout")
-        raise SMTPError(SMTP_NO_ANSWER, "CONNECT", 0, "timeout") from None
+        raise SMTPError(_SMTP_NO_ANSWER, "CONNECT", 0, "timeout") from None
     except NetError as e:
         _trace(trace, clock, "CONNECT", t0, e.text)
         raise SMTPError(e.code, "CONNECT", 0, e.text) from None
     except OSError as e:
         _trace(trace, clock, "CONNECT", t0, str(e))
-        raise SMTPError(SMTP_CONNECT, "CONNECT", 0, str(e)) from None
+        raise SMTPError(_SMTP_CONNECT, "CONNECT", 0, str(e)) from None
     _trace(trace, clock, "CONNECT", t0, "")
 
     client = SMTPClient(conn, timeout_s, trace, clock)
@@ -252,7 +267,8 @@ async def open_session(
         refused = await rcpt_all(client, recipients)
         await data(client)
     except Exception:
-        await client.abort()
+        await client.quit()  # when still possible
+        await client.close()
         raise
     except BaseException:  # cancelled: release the socket without another round trip
         await client.close()
