@@ -93,15 +93,22 @@ async def _stream(m, client, composer):
         if not data:
             return _SERIAL_TIMEOUT
         body, rest = scanner.feed(data)
+        # A coroutine's frame keeps its locals while it waits: each read is dropped once it
+        # is encoded, each encoded piece once it is sent, so no piece of 2 KB waits beside the
+        # next one (docs/design.md, Memory).
+        data = None
         if failed is None:
             try:
                 out = composer.feed(body) if body else b""
+                body = None
                 if rest is not None:
                     out += composer.finish()
                 if out:
                     await client.send(out)
+                out = None
             except NetError as e:
                 failed = e.code
+        body = None
         if rest is not None:
             m.unread(rest)
             break
