@@ -16,7 +16,17 @@ ROOT = os.path.dirname(HERE)
 FAKES = os.path.join(HERE, "fakes")
 FIRMWARE = os.path.join(ROOT, "firmware")
 BOARDS = ("esp32", "rp2040")
-_ISOLATED = ("machine", "network", "mpboard", "mpnet", "mpsock", "mpserve")
+_ISOLATED = (
+    "machine",
+    "network",
+    "mpboard",
+    "mpboot",
+    "mpchores",
+    "mpsetup",
+    "mpnet",
+    "mpsock",
+    "mpserve",
+)
 
 # What each board file must say (docs/wiring.md): UART id, TX, RX, RTS, CTS, WDT timeout.
 EXPECTED = {
