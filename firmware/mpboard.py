@@ -28,7 +28,7 @@ _LOG_CAP = const(16384)  # a log file is moved to <name>.1 when it grows past th
 
 
 def _aside(name):
-    """A module of rarely run code (mpchores, mpsetup), imported for one call: it is
+    """A module of rarely run code (mpboot, mpchores, mpsetup), imported for one call: it is
     forgotten at once, and goes from the heap when the call is over."""
     mod = __import__(name)
     sys.modules.pop(name, None)
@@ -86,12 +86,6 @@ class Watchdog:
         self.wdt = None
         self.timer = None
         self.feeds = 0
-
-    def start(self):
-        """Start the WDT (if not yet) and return the feeding task."""
-        if self.wdt is None:
-            self.wdt = machine.WDT(timeout=self.timeout_ms)
-        return asyncio.create_task(self.run())
 
     def feed(self):
         if self.wdt is not None:
@@ -344,15 +338,8 @@ class MPBoard:
         _aside("mpchores").save_ca(self, pem)
 
     def reset(self):
-        """AT+CFUN=1,1 / AT#RESET=0: the OK leaves the UART first, then the board restarts
-        (settings are on flash already)."""
-        if hasattr(self.uart, "flush"):
-            self.uart.flush()  # waits for the TX FIFO (esp32, rp2)
-        if hasattr(time, "sleep_ms"):
-            time.sleep_ms(20)
-        else:  # CPython with the test fakes
-            time.sleep(0.02)
-        machine.reset()
+        """AT+CFUN=1,1 / AT#RESET=0: the board restarts (mpchores.reset)."""
+        _aside("mpchores").reset(self)
 
     # ------------------------------------------------------------ life cycle
     def led_state(self):
@@ -361,26 +348,13 @@ class MPBoard:
         return 2 if self.link.session else 1
 
     def start(self, values=None):
-        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper.
-
-        values (the modem's AT# parameters): a stored WIFISSID joins Wi-Fi right away.
-        """
-        if values and values.get("WIFISSID"):
-            self.link.creds = (values["WIFISSID"], values.get("WIFIPW") or "")
-        self.tasks = [
-            self.watchdog.start(),
-            asyncio.create_task(self.led.run(self.led_state)),
-            asyncio.create_task(self.link.keep()),
-        ]
-        return self.tasks
+        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper
+        (mpboot.start); a stored WIFISSID in values joins Wi-Fi right away. The task list."""
+        return _aside("mpboot").start(self, values)
 
     def start_web(self, modem):
         """After start(): the web pages' watcher (docs/portal.md); reads the setup button."""
-        pin = self.setup_pin  # held to GND at power-up (pulled up)
-        self._forced = (
-            pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
-        )
-        self.tasks.append(asyncio.create_task(self.web(modem)))
+        _aside("mpboot").start_web(self, modem)
 
     # ------------------------------------------------------------ web pages
     async def scan(self):

@@ -10,7 +10,7 @@ import time
 
 import machine
 
-from modem.compat import const
+from modem.compat import asyncio, const
 from modem.store import FileStore
 
 _LED_MS = const(50)  # the LED's flicker period during the safe-mode window
@@ -135,6 +135,33 @@ def init(
     self.uart = machine.UART(uart_id, **uart_args(self, baud, 0))
     self.port = UARTPort(self.uart, stream, self.led.activity)
     self.tasks = []
+
+
+def start(self, values):
+    """MPBoard.start: the background tasks in the running loop: the watchdog (its WDT started
+    if not yet), the LED, the Wi-Fi keeper. values (the modem's AT# parameters): a stored
+    WIFISSID joins Wi-Fi right away. Returns the task list."""
+    if values and values.get("WIFISSID"):
+        self.link.creds = (values["WIFISSID"], values.get("WIFIPW") or "")
+    w = self.watchdog
+    if w.wdt is None:
+        w.wdt = machine.WDT(timeout=w.timeout_ms)
+    self.tasks = [
+        asyncio.create_task(w.run()),
+        asyncio.create_task(self.led.run(self.led_state)),
+        asyncio.create_task(self.link.keep()),
+    ]
+    return self.tasks
+
+
+def start_web(self, modem):
+    """MPBoard.start_web: the web pages' watcher; the setup button (pin to GND, pulled up)
+    held at power-up forces setup mode (docs/portal.md)."""
+    pin = self.setup_pin
+    self._forced = (
+        pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+    )
+    self.tasks.append(asyncio.create_task(self.web(modem)))
 
 
 def safe_reason(glue, safe_file):

@@ -1,9 +1,11 @@
 """The board's rare work: the UART's settings (power-up, AT+IPR, AT+IFC), the clock from NTP
-(every 6 h), the CA certificate's file (AT#CACERT).
+(every 6 h), the CA certificate's file (AT#CACERT), the restart (AT+CFUN=1,1).
 
 mpboard imports this module for one call and forgets it again (docs/design.md, Memory): none
 of it stays in the heap between two uses.
 """
+
+import time
 
 import machine
 
@@ -91,3 +93,15 @@ def save_ca(board, pem):
         remove_file(board.ca_path)
     else:
         write_file(board.ca_path, pem)
+
+
+def reset(board):
+    """MPBoard.reset (AT+CFUN=1,1 / AT#RESET=0): the OK leaves the UART first, then the board
+    restarts (settings are on flash already)."""
+    if hasattr(board.uart, "flush"):
+        board.uart.flush()  # waits for the TX FIFO (esp32, rp2)
+    if hasattr(time, "sleep_ms"):
+        time.sleep_ms(20)
+    else:  # CPython with the test fakes
+        time.sleep(0.02)
+    machine.reset()

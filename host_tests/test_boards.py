@@ -674,10 +674,14 @@ def test_main_import_chain_and_serve(hw, tmp_path, monkeypatch, name):
     board, modem = made
     assert type(board).__name__ == "MPBoard"
 
+    assert "mpboot" not in sys.modules  # boot-only code: forgotten after the set-up
+
     async def go():
         task = asyncio.create_task(main.serve(board, modem))
         host = Host(board)
         out = await host.cmd("AT")
+        # started (serial settings applied, tasks running): no boot or rare code left loaded
+        assert not {"mpboot", "mpchores", "mpsetup"} & set(sys.modules)
         task.cancel()
         board.stop()
         return out
