@@ -482,15 +482,15 @@ def heap_figures():
         g, _ = glue_wasm("esp32")
         label = "  after start-up, ESP32 glue (mpboard with machine/network stand-ins, their"
         rows.append((label + " own heap not counted)", g["started"], None))
-        rows += _qstr_rows(g, None)[:2]
+        rows += _qstr_rows(g, None, (("started", "after start-up"),))
     return rows
 
 
-def _qstr_rows(w, u):
+def _qstr_rows(w, u, tags=(("started", "after start-up"), ("after", "after the mail"))):
     """The firmware's interned names (qstrs: never freed) and the bytes of their pool
     (entries grow by doubling, plus the names' text) after start-up and after the mail."""
     rows = []
-    for tag, label in (("started", "after start-up"), ("after", "after the mail")):
+    for tag, label in tags:
         for key, what in (("n_qstr", "names interned"), ("n_total_bytes", "  their bytes")):
             cells = [
                 f["%s_%s" % (tag, key)] - f["base_" + key] if f and "base_" + key in f else None
