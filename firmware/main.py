@@ -22,32 +22,12 @@ def _print_exc(e):
         traceback.print_exception(e)
 
 
-def safe_reason(glue):
-    """Why to stay in safe mode, or None."""
-    import os
-
-    try:
-        os.stat(SAFE_FILE)
-        return SAFE_FILE + " exists"
-    except OSError:
-        pass
-    if glue.safe_pressed():
-        return "safe pin held low"
-    return None
-
-
 def setup(glue=None):
-    """The board and the modem, or None in safe mode. glue: the board module (board.py)."""
-    if glue is None:
-        import board as glue
-    reason = safe_reason(glue)
-    if reason:
-        print("modem: safe mode (%s): REPL only" % reason)
-        return None
-    from modem.modem import Modem
+    """The board and the modem, or None in safe mode. glue: the board module (board.py).
+    The code is in mpboot, which is forgotten once it has run (docs/design.md, Memory)."""
+    import mpboot
 
-    board = glue.make()
-    return board, Modem(board)
+    return mpboot.setup(glue, SAFE_FILE)
 
 
 async def serve(board, modem):

@@ -1,13 +1,19 @@
-"""Shared MicroPython board pieces: UART port, watchdog, Wi-Fi link, LED and the board object."""
+"""Shared MicroPython board pieces: UART port, watchdog, Wi-Fi link, LED and the board object.
+
+What runs all the time is here; what runs once at boot is in mpboot, the rare work in
+mpchores, the web pages' switching in mpsetup: imported for their call and forgotten again
+(docs/design.md, Memory).
+"""
 
 import os
+import sys
 import time
 
 import machine
 
 from modem.compat import asyncio, const
 from modem.errors import NetError
-from modem.store import FileStore, exists, remove_file, write_file
+from modem.store import exists
 from mpnet import MPNet
 
 _NOT_ATTACHED = const(35865)
@@ -18,44 +24,15 @@ _FEED_MS = const(1000)  # watchdog feeding period
 _LED_MS = const(50)  # LED update period; one activity flash lasts two periods
 _HEARTBEAT = const(40)  # Wi-Fi up, no session: one flash every 40 LED periods (2 s)
 _BACKOFF_MAX_MS = const(60000)  # longest pause between two re-join attempts
-_NTP_RETRY_MS = const(60000)  # first retry after a failed NTP query, doubling up to 6 h
-_NTP_REFRESH_MS = const(21600000)  # 6 h: the RTC drifts a few seconds a day
 _LOG_CAP = const(16384)  # a log file is moved to <name>.1 when it grows past this
-_WEB_POLL_MS = const(1000)  # how often the web pages' mode is looked at
-_AP_LINGER_MS = const(120000)  # setup mode ends this long after the new network was joined
 
 
-def _sleep_ms(ms):
-    # Blocking pause before the event loop runs (safe-mode window only).
-    if hasattr(time, "sleep_ms"):
-        time.sleep_ms(ms)
-    else:  # CPython with the test fakes
-        time.sleep(ms / 1000)
-
-
-def safe_pressed(pin, window_ms=1000, led=None):
-    """True when `pin` (pulled up) reads low within window_ms; the LED flickers meanwhile.
-
-    A button to GND (ESP32: BOOT, GPIO0) or a jumper (Pico W: GP22 to GND) selects safe mode:
-    main.py then leaves the board at the REPL without the modem or the watchdog.
-    """
-    if pin is None:
-        return False
-    p = machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)
-    light = machine.Pin(led, machine.Pin.OUT) if led is not None else None
-    try:
-        for i in range(window_ms // _LED_MS + 1):
-            if p.value() == 0:
-                return True
-            if i * _LED_MS >= window_ms:
-                break
-            if light is not None:
-                light.value(i & 1)
-            _sleep_ms(_LED_MS)
-        return False
-    finally:
-        if light is not None:
-            light.value(0)
+def _aside(name):
+    """A module of rarely run code (mpboot, mpchores, mpsetup), imported for one call: it is
+    forgotten at once, and goes from the heap when the call is over."""
+    mod = __import__(name)
+    sys.modules.pop(name, None)
+    return mod
 
 
 class UARTPort:
@@ -109,12 +86,6 @@ class Watchdog:
         self.wdt = None
         self.timer = None
         self.feeds = 0
-
-    def start(self):
-        """Start the WDT (if not yet) and return the feeding task."""
-        if self.wdt is None:
-            self.wdt = machine.WDT(timeout=self.timeout_ms)
-        return asyncio.create_task(self.run())
 
     def feed(self):
         if self.wdt is not None:
@@ -263,44 +234,6 @@ class WiFiLink(MPNet):
     async def down(self):
         self.session = False
 
-    async def scan(self):
-        """[(ssid, rssi, secured)] of the networks in range (the web page's scan). Blocks the
-        loop for the scan (~2 s): the watchdog is fed first."""
-        w = self.iface()
-        w.active(True)
-        if self.before_block:
-            self.before_block()
-        out = []
-        seen = set()
-        for r in w.scan():  # (ssid, bssid, channel, rssi, security, hidden)
-            try:
-                ssid = r[0].decode()
-            except UnicodeError:
-                continue
-            if ssid and ssid not in seen:
-                seen.add(ssid)
-                out.append((ssid, r[3], r[4] != 0))
-        return out
-
-    def ap_start(self, name, password):
-        """The setup access point (WPA2), beside the station; its address."""
-        import network
-
-        ap = network.WLAN(network.AP_IF)
-        ap.active(True)
-        ap.config(ssid=name, key=password)
-        sec = getattr(network, "AUTH_WPA2_PSK", None)  # ESP32; the Pico W's default is WPA2
-        if sec is not None:
-            ap.config(security=sec)
-        self.log("wifi: access point %s open" % name)  # never its password
-        return ap.ifconfig()[0]
-
-    def ap_stop(self):
-        import network
-
-        network.WLAN(network.AP_IF).active(False)
-        self.log("wifi: access point closed")
-
     def rssi(self):
         if not self.connected():
             return None
@@ -310,30 +243,8 @@ class WiFiLink(MPNet):
             return None
 
     def sync_time(self):
-        """Set the RTC from NTP (ntptime; blocks for its DNS query and up to its 1 s socket
-        timeout). True when set. Failures back off (1 min, doubling to 6 h): a broken DNS
-        server must not stall the event loop every minute."""
-        if self._ntp is None:
-            try:
-                import ntptime
-
-                self._ntp = ntptime.settime
-            except ImportError:
-                self._ntp = False
-        if not self._ntp:
-            return False
-        self._ntp_at = self.clock.ticks_ms()
-        if self.before_block:
-            self.before_block()
-        try:
-            self._ntp()
-        except (OSError, ValueError, OverflowError) as e:
-            self.log("ntp: %r" % (e,))
-            self._ntp_wait = min(max(self._ntp_wait * 2, _NTP_RETRY_MS), _NTP_REFRESH_MS)
-            return False
-        self.time_ok = True
-        self._ntp_wait = _NTP_REFRESH_MS
-        return True
+        """Set the RTC from NTP; True when set (mpchores.sync_time)."""
+        return _aside("mpchores").sync_time(self)
 
     def ntp_due(self):
         if self._ntp_at is None:
@@ -367,138 +278,23 @@ def _no_log(msg):
     pass
 
 
-_GLUE = (
-    "RTS",
-    "CTS",
-    "BAUD",
-    "RXBUF",
-    "TXBUF",
-    "LED",
-    "LED_ACTIVE_LOW",
-    "WDT_MS",
-    "TIMER_ID",
-    "LOG",
-)
-
-
-def setup_pressed(pin):
-    """True when the setup button (pin to GND, pulled up) is held at power-up."""
-    if pin is None:
-        return False
-    return machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
-
-
-def make(pins, overrides):
-    """The board object from a board file's constants (UART_ID, TX, RX, RTS, CTS, BAUD...);
-    overrides (keyword arguments of MPBoard) win: tests, experiments."""
-    kw = {"setup_pin": pins.get("SETUP_PIN")}
-    for name in _GLUE:
-        kw[name.lower()] = pins[name]
-    kw.update(overrides)
-    return MPBoard(pins["UART_ID"], pins["TX"], pins["RX"], **kw)
-
-
 class MPBoard:
     """Everything the core needs on a MicroPython board with Wi-Fi (docs/design.md).
 
-    The board files (boards/*/board.py) pass pins and numbers. clock, stream and ntp replace
-    time, asyncio.StreamReader and ntptime.settime (tests on CPython with fake machine and
-    network modules).
+    The board files (boards/*/board.py) pass pins and numbers (mpboot.make; the constructor's
+    arguments are mpboot.init's). clock, stream and ntp replace time, asyncio.StreamReader and
+    ntptime.settime (tests on CPython with fake machine and network modules).
     """
 
-    def __init__(
-        self,
-        uart_id,
-        tx,
-        rx,
-        rts=None,
-        cts=None,
-        baud=115200,
-        rxbuf=2048,
-        txbuf=1024,
-        led=None,
-        led_active_low=False,
-        wdt_ms=8000,
-        timer_id=-1,
-        settings="/settings.json",
-        ca="/ca.pem",
-        outbox="/outbox",
-        log=None,
-        clock=None,
-        stream=None,
-        ntp=None,
-        join_timeout_ms=15000,
-        keep_ms=2000,
-        setup_pin=None,
-        web_poll_ms=_WEB_POLL_MS,
-        ap_linger_ms=_AP_LINGER_MS,
-    ):
-        self.clock = clock or time
-        self.setup_pin = setup_pin
-        self.web_poll_ms = web_poll_ms
-        self.ap_linger_ms = ap_linger_ms
-        self.web_mode = None  # None, "setup" or "status": what the web task serves now
-        self.web_task = None
-        self.ap = None  # (name, address) while the setup access point is open
-        self._forced = False  # the setup button was held at power-up
-        self._down_since = None  # ticks since when the stored network is not joined
-        self._up_since = None  # ticks since when it is joined (ends setup mode)
-        self.store = FileStore(settings)
-        self.defaults = {}
-        self.ca_path = ca
-        self.outbox_dir = outbox  # the queued mails (docs/outbox.md)
-        self.log_to = log  # None: off; "console": print (USB REPL, not the host's UART); path
-        self.watchdog = Watchdog(wdt_ms, _FEED_MS, timer_id)
-        self.led = LED(led, led_active_low)
-        self.link = WiFiLink(
-            join_timeout_ms, keep_ms, ntp, self.clock, self.log, self.watchdog.feed
-        )
-        self.net = self.link
-        self.pins = (tx, rx, rts, cts)
-        self.bufs = (rxbuf, txbuf)
-        self.serial = None  # (rate, flow flags) as last applied
-        self.uart = machine.UART(uart_id, **self._uart_args(baud, 0))
-        self.port = UARTPort(self.uart, stream, self.led.activity)
-        self.tasks = []
+    def __init__(self, uart_id, tx, rx, **kw):
+        import mpboot
+
+        mpboot.init(self, uart_id, tx, rx, **kw)
 
     # ------------------------------------------------------------ serial
-    def _uart_args(self, rate, flow):
-        tx, rx, rts, cts = self.pins
-        args = {
-            "baudrate": rate,
-            "tx": tx,
-            "rx": rx,
-            "flow": flow,
-            "rxbuf": self.bufs[0],
-            "txbuf": self.bufs[1],
-            "timeout": 0,
-        }
-        if rts is not None:  # None would mean "a pin" to some ports: leave it out instead
-            args["rts"] = rts
-        if cts is not None:
-            args["cts"] = cts
-        return args
-
     def apply_serial(self, rate, ifc):
-        """AT+IPR / AT+IFC. ifc = [DCE_by_DTE, DTE_by_DCE] (V.250 6.2.12): 2 is RTS/CTS.
-
-        The first number is how the host stops us: its RTS, our CTS input. The second is how
-        we stop the host: our RTS output, its CTS. Without our RTS flow control the RTS pin is
-        held asserted so that a host that watches CTS anyway keeps sending.
-        """
-        U = machine.UART
-        tx, rx, rts, cts = self.pins
-        flow = 0
-        if ifc[0] == 2 and cts is not None:
-            flow |= U.CTS
-        if ifc[1] == 2 and rts is not None:
-            flow |= U.RTS
-        if hasattr(self.uart, "flush"):
-            self.uart.flush()  # the reply to AT+IPR leaves at the old rate (V.250 6.2.10)
-        self.uart.init(**self._uart_args(rate, flow))
-        if rts is not None and not flow & U.RTS:
-            machine.Pin(rts, machine.Pin.OUT, value=0)  # low at the UART = "on" after RS-232
-        self.serial = (rate, flow)
+        """AT+IPR / AT+IFC (mpchores.apply_serial)."""
+        _aside("mpchores").apply_serial(self, rate, ifc)
 
     # ------------------------------------------------------------ what the core asks
     def log(self, msg):
@@ -538,19 +334,12 @@ class MPBoard:
         return self.ca_path if exists(self.ca_path) else None
 
     def save_ca(self, pem):
-        """AT#CACERT: store a PEM CA certificate (new file, then rename), or remove it."""
-        if pem is None:
-            remove_file(self.ca_path)
-        else:
-            write_file(self.ca_path, pem)
+        """AT#CACERT: store a PEM CA certificate, or remove it (mpchores.save_ca)."""
+        _aside("mpchores").save_ca(self, pem)
 
     def reset(self):
-        """AT+CFUN=1,1 / AT#RESET=0: the OK leaves the UART first, then the board restarts
-        (settings are on flash already)."""
-        if hasattr(self.uart, "flush"):
-            self.uart.flush()  # waits for the TX FIFO (esp32, rp2)
-        _sleep_ms(20)
-        machine.reset()
+        """AT+CFUN=1,1 / AT#RESET=0: the board restarts (mpchores.reset)."""
+        _aside("mpchores").reset(self)
 
     # ------------------------------------------------------------ life cycle
     def led_state(self):
@@ -559,27 +348,18 @@ class MPBoard:
         return 2 if self.link.session else 1
 
     def start(self, values=None):
-        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper.
-
-        values (the modem's AT# parameters): a stored WIFISSID joins Wi-Fi right away.
-        """
-        if values and values.get("WIFISSID"):
-            self.link.creds = (values["WIFISSID"], values.get("WIFIPW") or "")
-        self.tasks = [
-            self.watchdog.start(),
-            asyncio.create_task(self.led.run(self.led_state)),
-            asyncio.create_task(self.link.keep()),
-        ]
-        return self.tasks
+        """Start the background tasks in the running loop: watchdog, LED, Wi-Fi keeper
+        (mpboot.start); a stored WIFISSID in values joins Wi-Fi right away. The task list."""
+        return _aside("mpboot").start(self, values)
 
     def start_web(self, modem):
         """After start(): the web pages' watcher (docs/portal.md); reads the setup button."""
-        self._forced = setup_pressed(self.setup_pin)
-        self.tasks.append(asyncio.create_task(self.web(modem)))
+        _aside("mpboot").start_web(self, modem)
 
     # ------------------------------------------------------------ web pages
     async def scan(self):
-        return await self.link.scan()
+        """[(ssid, rssi, secured)] of the networks in range (mpsetup.scan)."""
+        return await _aside("mpsetup").scan(self.link)
 
     def wifi_changed(self, values):
         """The page stored new Wi-Fi settings: join them (keep() retries)."""
@@ -620,41 +400,8 @@ class MPBoard:
         while True:
             want = self.web_wanted(modem.values)
             if want != self.web_mode:
-                await self.web_switch(modem, want)
+                await _aside("mpsetup").switch(self, modem, want)
             await asyncio.sleep(self.web_poll_ms / 1000)
-
-    async def web_switch(self, modem, want):
-        import sys
-
-        if self.web_task is not None:
-            self.web_task.cancel()
-            self.web_task = None
-            await asyncio.sleep(0)
-        if self.ap is not None and want != "setup":
-            self.link.ap_stop()
-            self.ap = None
-        self.web_mode = want
-        if want is None:
-            for name in ("modem.portal", "modem.web"):
-                sys.modules.pop(name, None)
-            return
-        from modem import portal
-
-        if want == "setup" and self.ap is None:
-            uid = self.uid()
-            pw = modem.values["SETUPPW"]
-            pw = pw if len(pw) >= 8 else portal.ap_password(uid)  # WPA2: 8 at least
-            name = portal.ap_name(uid)
-            self.ap = (name, self.link.ap_start(name, pw))
-        try:
-            server = await portal.open_server(
-                modem, want == "setup", modem.values["WEBPORT"], None, self.ap
-            )
-        except NetError as e:  # the port is taken: try again at the next poll
-            self.log("web: %s" % e.text)
-            self.web_mode = None
-            return
-        self.web_task = asyncio.create_task(server.serve())
 
     def stop(self):
         """Leaving the event loop (Ctrl-C, error): the REPL must stay usable."""

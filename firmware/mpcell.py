@@ -172,10 +172,10 @@ _GLUE = ("CELL_TX", "CELL_RX", "PWRKEY", "PWRKEY_ACTIVE_HIGH", "MODEL", "RI")
 def make(pins, overrides):
     """The board object from a board file's constants (mpboard.make's, plus CELL_UART_ID,
     CELL_TX, CELL_RX, PWRKEY, PWRKEY_ACTIVE_HIGH, MODEL, RI: None when not wired)."""
-    import mpboard
+    import mpboot
 
     kw = {}
-    for name in mpboard._GLUE:
+    for name in mpboot._GLUE:
         kw[name.lower()] = pins[name]
     for name in _GLUE:
         kw[name.lower()] = pins.get(name)

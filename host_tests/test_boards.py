@@ -16,7 +16,17 @@ ROOT = os.path.dirname(HERE)
 FAKES = os.path.join(HERE, "fakes")
 FIRMWARE = os.path.join(ROOT, "firmware")
 BOARDS = ("esp32", "rp2040")
-_ISOLATED = ("machine", "network", "mpboard", "mpnet", "mpsock", "mpserve")
+_ISOLATED = (
+    "machine",
+    "network",
+    "mpboard",
+    "mpboot",
+    "mpchores",
+    "mpsetup",
+    "mpnet",
+    "mpsock",
+    "mpserve",
+)
 
 # What each board file must say (docs/wiring.md): UART id, TX, RX, RTS, CTS, WDT timeout.
 EXPECTED = {
@@ -664,10 +674,14 @@ def test_main_import_chain_and_serve(hw, tmp_path, monkeypatch, name):
     board, modem = made
     assert type(board).__name__ == "MPBoard"
 
+    assert "mpboot" not in sys.modules  # boot-only code: forgotten after the set-up
+
     async def go():
         task = asyncio.create_task(main.serve(board, modem))
         host = Host(board)
         out = await host.cmd("AT")
+        # started (serial settings applied, tasks running): no boot or rare code left loaded
+        assert not {"mpboot", "mpchores", "mpsetup"} & set(sys.modules)
         task.cancel()
         board.stop()
         return out

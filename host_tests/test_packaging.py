@@ -166,9 +166,12 @@ def test_deploy_dry_run_builds_and_prints_the_commands(tmp_path, board):
         "cellsms",
         "cellular",
         "mpboard",
+        "mpboot",
         "mpcell",
+        "mpchores",
         "mpnet",
         "mpserve",
+        "mpsetup",
         "mpsock",
     )
     assert steps[2] == ["fs", "cp"] + [str(build / "lib" / (n + ".mpy")) for n in lib] + [":lib/"]

@@ -414,6 +414,27 @@ def core_wasm(args, romfs=False, deployed=False):
     return parse_figures(r.stdout), r.stdout
 
 
+def glue_wasm(board="esp32"):
+    """tools/benchcore.py glue in the webassembly port: a real board's glue (firmware/mp*.py,
+    main.py, boards/<board>/board.py) with the machine/network stand-ins of host_tests/fakes,
+    all -O3 as tools/deploy.py builds them; its figures."""
+    _, stub, _ = _wasm_files()
+    o3 = os.path.join(WASM_BUILD, "o3")
+    build(unix_sources(), o3, opt=("-O3",))
+    glue = os.path.join(WASM_BUILD, "glue-" + board)
+    fakes = os.path.join(ROOT, "host_tests", "fakes")
+    sources = [(src, rel) for src, rel in firmware_sources() if os.sep not in rel]
+    sources.append((os.path.join(ROOT, "boards", board, "board.py"), "board.mpy"))
+    sources += [(os.path.join(fakes, n + ".py"), n + ".mpy") for n in ("machine", "network")]
+    build(sources, glue, opt=("-O3",))
+    cmd = ["node", os.path.join(WASM_DIR, "run.mjs"), "--preload", WASM_PRELOAD]
+    cmd += ["--lib", o3, "--lib", stub, "--lib", glue]  # glue last: its board.mpy wins
+    r = subprocess.run(cmd + [CORE, "glue"], capture_output=True, text=True, timeout=900)
+    if r.returncode:
+        raise Failed((r.stderr + r.stdout).strip()[-300:])
+    return parse_figures(r.stdout), r.stdout
+
+
 def heap_figures():
     """Heap after start-up and peaks of a 1 MB mail: [(label, wasm 32-bit, unix 64-bit)]."""
     why = wasm_ready()
@@ -458,14 +479,18 @@ def heap_figures():
         rows.append(("  peak, 1 MB mail, plain SMTP", w["peak"], None))
         rows.append(("  after the mail (plain)", w["after"], None))
         rows += _qstr_rows(w, None)
+        g, _ = glue_wasm("esp32")
+        label = "  after start-up, ESP32 glue (mpboard with machine/network stand-ins, their"
+        rows.append((label + " own heap not counted)", g["started"], None))
+        rows += _qstr_rows(g, None, (("started", "after start-up"),))
     return rows
 
 
-def _qstr_rows(w, u):
+def _qstr_rows(w, u, tags=(("started", "after start-up"), ("after", "after the mail"))):
     """The firmware's interned names (qstrs: never freed) and the bytes of their pool
     (entries grow by doubling, plus the names' text) after start-up and after the mail."""
     rows = []
-    for tag, label in (("started", "after start-up"), ("after", "after the mail")):
+    for tag, label in tags:
         for key, what in (("n_qstr", "names interned"), ("n_total_bytes", "  their bytes")):
             cells = [
                 f["%s_%s" % (tag, key)] - f["base_" + key] if f and "base_" + key in f else None

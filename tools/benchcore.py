@@ -580,9 +580,40 @@ async def cell(args):
     sim.stop()
 
 
+async def glue(args):
+    """A real board's glue after start-up: main.py's set-up (board.py's make(): mpboard, with
+    the machine/network stand-ins of host_tests/fakes, imported before the base reading) and
+    the Modem started on it, its background tasks running (watchdog, LED, Wi-Fi keeper). No
+    WIFISSID: the web pages' watcher would open setup mode, so it is not started."""
+    import machine  # noqa: F401  (stand-ins: their modules are not counted)
+    import network  # noqa: F401
+
+    if not hasattr(asyncio, "StreamReader"):  # the webassembly port has no streams
+
+        class StreamReader:
+            def __init__(self, uart):
+                self.uart = uart
+
+        asyncio.StreamReader = StreamReader
+    base = await settled()
+    qstrs("base")
+    import main
+
+    board, m = main.setup()
+    await m.start()
+    board.start(m.values)
+    started = await settled()
+    print("base", base)
+    print("started", started - base)
+    print("modules", " ".join(sorted(n for n in sys.modules if n.startswith(("mp", "main")))))
+    qstrs("started")
+    board.stop()
+
+
 async def main(argv):
     what = argv[0] if argv else "mail"
-    await {"mail": mail, "sockets": sockets, "many": many, "cell": cell}[what](argv[1:])
+    modes = {"mail": mail, "sockets": sockets, "many": many, "cell": cell, "glue": glue}
+    await modes[what](argv[1:])
 
 
 if __name__ == "__main__":

@@ -80,9 +80,12 @@ def firmware_modules():
         "cellsms",
         "cellular",
         "mpboard",
+        "mpboot",
         "mpcell",
+        "mpchores",
         "mpnet",
         "mpserve",
+        "mpsetup",
         "mpsock",
     ):
         out.append((os.path.join(FIRMWARE, name + ".py"), "lib/" + name))

@@ -1,7 +1,5 @@
 """ESP32 (DevKitC, ESP32-WROOM-32): pins and numbers; the code is in mpboard (docs/wiring.md)."""
 
-import mpboard
-
 # Host serial line on UART2 (UART0 is the USB REPL). GPIO16/17 are wired to the PSRAM on
 # WROVER modules: use TX=25, RX=26 there. RTS is an output, CTS an input (any free GPIO).
 UART_ID = 2
@@ -23,9 +21,13 @@ LOG = None  # None: off; "console": the USB REPL; "/log.txt": a file on flash
 
 
 def safe_pressed():
-    return mpboard.safe_pressed(SAFE_PIN, SAFE_WINDOW_MS, LED)
+    import mpboot  # boot-only code: main.py forgets it after the set-up
+
+    return mpboot.safe_pressed(SAFE_PIN, SAFE_WINDOW_MS, LED)
 
 
 def make(**kw):
     """The board object; keyword arguments override the numbers above (tests, experiments)."""
-    return mpboard.make(globals(), kw)
+    import mpboot
+
+    return mpboot.make(globals(), kw)

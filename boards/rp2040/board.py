@@ -1,7 +1,5 @@
 """Raspberry Pi Pico W (RP2040, CYW43439): pins and numbers; the code is in mpboard."""
 
-import mpboard
-
 # Host serial line on UART0 (the REPL is on USB). RP2040 pin mux, function UART0:
 # GP0 TX, GP1 RX, GP2 CTS, GP3 RTS (datasheet 1.4.3). See docs/wiring.md.
 UART_ID = 0
@@ -23,9 +21,13 @@ LOG = None  # None: off; "console": the USB REPL; "/log.txt": a file on flash
 
 
 def safe_pressed():
-    return mpboard.safe_pressed(SAFE_PIN, SAFE_WINDOW_MS, LED)
+    import mpboot  # boot-only code: main.py forgets it after the set-up
+
+    return mpboot.safe_pressed(SAFE_PIN, SAFE_WINDOW_MS, LED)
 
 
 def make(**kw):
     """The board object; keyword arguments override the numbers above (tests, experiments)."""
-    return mpboard.make(globals(), kw)
+    import mpboot
+
+    return mpboot.make(globals(), kw)

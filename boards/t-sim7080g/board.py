@@ -2,9 +2,6 @@
 code is in mpboard and mpcell (docs/cellular.md). Pins marked UNVERIFIED come from LilyGO's
 published examples and schematic and have not been checked on a board here."""
 
-import mpboard
-import mpcell
-
 # The host's serial line on UART2 (the REPL is on the S3's native USB). UNVERIFIED: GPIO43/44
 # are the header pins marked TX/RX; any free GPIO works through the S3's pin matrix.
 UART_ID = 2
@@ -43,10 +40,14 @@ def power_rails():
 
 
 def safe_pressed():
-    return mpboard.safe_pressed(SAFE_PIN, SAFE_WINDOW_MS, LED)
+    import mpboot  # boot-only code: main.py forgets it after the set-up
+
+    return mpboot.safe_pressed(SAFE_PIN, SAFE_WINDOW_MS, LED)
 
 
 def make(**kw):
     """The board object; keyword arguments override the numbers above (tests, experiments)."""
     power_rails()
+    import mpcell
+
     return mpcell.make(globals(), kw)
