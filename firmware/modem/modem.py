@@ -14,32 +14,6 @@ _EEPROM_WRITE = const(34824)
 _TOO_LONG = const(34881)
 _SERIAL_TIMEOUT = const(37980)
 
-# Extended commands: a ":module" line names a handler module, the lines below it its commands:
-# name, forms (x exec, s set, r read, t test), then p when a background delivery of the outbox
-# stops first (docs/outbox.md: the host's own services, what ends the session or the link), q
-# when it stops unless OUTBOX=1 (the command then only queues a mail). A handler module is
-# imported when first needed; the mail modules are dropped again after each use, so their RAM
-# is free while the modem waits (docs/design.md). Parameters of params.table() need no line:
-# modem.atcmds handles them.
-COMMANDS = (
-    "\n:basic\n+CGMI xt\n+GMI xt\n+CGMM xt\n+GMM xt\n+CGMR xt\n+GMR xt\n+CGSN xt\n+GSN xt"
-    "\n+CFUN srtp\n+WIND srt\n+WOPEN srtp\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
-    "\n+CGATT srtp\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
-    "\n+CLIR srt\n+CRC srt\n+CPOF xsp\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxtp"
-    "\n:sms\n+CMGF srt\n+CSMP srt\n+CSCA srt\n+CNMI srt\n+CPMS srt\n+CSDH srt\n+CSCS srt"
-    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS stq\n+CMGL xst\n+CMGR st\n+CMGD st"
-    "\n:session\n#CONNECTIONSTART xp\n#CONNECTIONSTOP xp\n#DISPLAYIP x\n#VSTATE x"
-    "\n:mail\n#PUTMAIL xq\n#SENDMAIL1 xq\n#SENDMAIL2 xq\n#SENDMAIL3 xq\n#SENDMAIL sxq\n#SMTPLOG x"
-    "\n:getmail\n#GETMAIL xp"
-    "\n:atcmds\n#BODY1 srtx\n#BODY2 srtx\n#BODY3 srtx\n#REC1ADD x\n#REC2ADD x\n#REC3ADD x"
-    "\n#VPHY x\n#VPPP x\n#VGPRS x\n#VDNS x\n#VSMTP x\n#VPOP3 x\n#VMAIL1 x\n#VMAIL2 x\n#VMAIL3 x"
-    "\n#VFTP x\n#VTCP xs\n#VUDP x\n#VPING x\n#VWIFI x\n#VMAIL x\n#VALL x\n#VVERSION x"
-    "\n#CACERT xsrt"
-    "\n:sockets\n#OTCP xsp\n#LTCPSTART xsp\n#LTCPSTOP xs\n#OUDP xp\n#LUDPSTART xp\n#LUDPSTOP x"
-    "\n#PING xp"
-    "\n:ftpcmds\n#FTPGET x\n#FTPPUT x\n#FTPLOG x"
-    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR xp\n"
-)
 _TRANSIENT = (
     "mail",
     "mailopen",
@@ -82,13 +56,16 @@ KEEP = set()
 
 
 def lookup(name):
-    """(module, forms) of an extended command, or None."""
-    i = COMMANDS.find("\n" + name + " ")
-    if i < 0:
-        return None
-    h = COMMANDS.rfind("\n:", 0, i) + 2  # the module's line above
-    forms = COMMANDS[i + len(name) + 2 : COMMANDS.find("\n", i + 1)]
-    return COMMANDS[h : COMMANDS.find("\n", h)], forms
+    """(module, forms) of an extended command, or None. On a board the table (cmdtab.py) is
+    loaded for the look-up and dropped again: resident, it cost ~1.4 KB of heap (32 bits)."""
+    __import__("modem.cmdtab")  # no gc.collect() first (_module): ~1.2 KB, garbage at once
+    entry = sys.modules.pop("modem.cmdtab").lookup(name)
+    delattr(sys.modules["modem"], "cmdtab")
+    return entry
+
+
+if not INTERN:  # CPython: resident, no import a command
+    from .cmdtab import lookup  # noqa: F811
 
 
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
@@ -491,7 +468,7 @@ class Modem:
         p = params.get(name[1:]) if hashcmd and entry is None else None
         if entry is None and p is None:
             raise ATError(_UNKNOWN_COMMAND if hashcmd else None)
-        if entry is not None and _LETTER[form] not in entry[1]:
+        if entry is not None and ("x" if form == "exec" else form[0]) not in entry[1]:
             raise ATError(_SYNTAX if hashcmd else None)
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
@@ -510,9 +487,6 @@ class Modem:
                 # loaded, its objects sit above it and would split the free space for good.
                 t = self.last_smtp
                 self.last_smtp = [(s, n, x.encode().decode(), ms) for s, n, x, ms in t]
-
-
-_LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
 
 # The SMTP client, which every mail loads: its names interned at power-up. make bench: ~1 KB of
