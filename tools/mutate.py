@@ -80,7 +80,7 @@ MUTATIONS = [
      "        data = data.replace(DLE, _DLE2)\n", "        pass\n",
      ["test_datamode", "test_sockets"]),
     ("no ETX when the peer closes", M + "sockets.py",
-     "            if self.dle:\n                m.emit(ETX)\n            m.code(",
+     "            if self.dle:\n                m.out.append(ETX)\n            m.code(",
      "            m.code(", ["test_sockets"]),
     # -- boards
     ("no watchdog feed before blocking DNS", "firmware/mpsock.py",

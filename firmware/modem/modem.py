@@ -289,9 +289,6 @@ class Modem:
         self.state = "IDLE"
 
     # ---------------------------------------------------------------- output
-    def emit(self, data):
-        self.out.append(data)
-
     def info(self, lines):
         """Information text: '\\r\\n' + lines + '\\r\\n' (ATV1) or lines each + CRLF (ATV0)."""
         if not lines:
@@ -328,9 +325,6 @@ class Modem:
             self.out.append(b"\r\n" + text.encode() + b"\r\n")
         else:
             self.out.append(text.encode() + b"\r")
-
-    def unsolicited(self, text):
-        self.info([text])
 
     async def flush(self):
         if self.out:
@@ -417,9 +411,9 @@ class Modem:
     def wind_ready(self):
         mask = self.gsm["WIND"]
         if mask & 4:
-            self.unsolicited("+WIND: 3")
+            self.info(["+WIND: 3"])
         if mask & 8:
-            self.unsolicited("+WIND: 4")
+            self.info(["+WIND: 4"])
 
     async def run(self, port):
         """Serve the host on `port` (async read() -> bytes, async write(bytes)) until EOF."""
@@ -467,9 +461,9 @@ class Modem:
         old = self.reported
         self.reported = now
         if self.gsm["CREG"] and now[0] != old[0]:
-            self.unsolicited("+CREG: %d" % now[0])
+            self.info(["+CREG: %d" % now[0]])
         if self.gsm["CGREG"] and now[1] != old[1]:
-            self.unsolicited("+CGREG: %d" % now[1])
+            self.info(["+CGREG: %d" % now[1]])
 
     async def _watch_link(self):
         while True:
