@@ -528,8 +528,29 @@ class Modem:
         except UnicodeError:
             self.code("ERROR")
             return
+        # Basic commands in a chain (ATZE0V1), then extended ones (+X;+Y or one #X).
+        i = 0
+        n = len(text)
+        info = []
         try:
-            await self.run_line(text)
+            while i < n:
+                c = text[i].upper()
+                if c == " ":
+                    i += 1
+                    continue
+                if c == "#":
+                    # An AT# command takes the rest of the line: its value may hold ';' or ','.
+                    info.extend(await self.run_one(text[i:], hashcmd=True))
+                    break
+                if c == "+":
+                    for part in params.split_args(text[i:], ";"):
+                        part = part.strip()
+                        if part:
+                            info.extend(await self.run_one(part, hashcmd=False))
+                    break
+                i, lines = await _module("v250").run_basic(self, text, i)
+                info.extend(lines)
+            self.info(info)
         except ATError as e:
             self.error(e)
             return
@@ -539,30 +560,6 @@ class Modem:
             return
         if self.result:
             self.code(self.result, final=self.result in ("OK", "ERROR", "NO CARRIER"))
-
-    async def run_line(self, text):
-        """Basic commands in a chain (ATZE0V1), then extended ones (+X;+Y or one #X)."""
-        i = 0
-        n = len(text)
-        info = []
-        while i < n:
-            c = text[i].upper()
-            if c == " ":
-                i += 1
-                continue
-            if c == "#":
-                # An AT# command takes the rest of the line: its value may hold ';' or ','.
-                info.extend(await self.run_one(text[i:], hashcmd=True))
-                break
-            if c == "+":
-                for part in params.split_args(text[i:], ";"):
-                    part = part.strip()
-                    if part:
-                        info.extend(await self.run_one(part, hashcmd=False))
-                break
-            i, lines = await _module("v250").run_basic(self, text, i)
-            info.extend(lines)
-        self.info(info)
 
     async def run_one(self, text, hashcmd):
         k = 1
