@@ -1,8 +1,16 @@
-"""The extended-command table and its look-up (S000333D; docs/commands.md is made from it).
+"""The extended-command table (S000333D; docs/commands.md is made from it), its look-up and
+the parsing of one extended command: name, form, arguments.
 
-The modem loads this module for each extended command on a board and drops it again after the
-look-up (modem.lookup; docs/design.md, Memory); CPython keeps it.
+On a board the modem loads this module for each extended command and drops it again once the
+command is parsed (modem._command; docs/design.md, Memory); CPython keeps it.
 """
+
+from . import params
+from .compat import const
+from .errors import ATError
+
+_UNKNOWN_COMMAND = const(34817)
+_SYNTAX = const(34819)
 
 # Extended commands: a ":module" line names a handler module, the lines below it its commands:
 # name, forms (x exec, s set, r read, t test), then p when a background delivery of the outbox
@@ -40,3 +48,35 @@ def lookup(name):
     h = COMMANDS.rfind("\n:", 0, i) + 2  # the module's line above
     forms = COMMANDS[i + len(name) + 2 : COMMANDS.find("\n", i + 1)]
     return COMMANDS[h : COMMANDS.find("\n", h)], forms
+
+
+def command(text, hashcmd):
+    """One extended command ("+CSQ", "#SMTPSERV=x"): (name, form, args, entry, p), where entry
+    is its lookup() and p its parameter (params.get) when it is an AT# parameter without a
+    line here; raises ATError for an unknown name or a form it does not have."""
+    k = 1
+    while k < len(text) and ("0" <= text[k] <= "9" or "A" <= text[k].upper() <= "Z"):
+        k += 1
+    name = text[:k].upper()
+    rest = text[k:].strip()
+    if rest[:2] == "=?":
+        form, args = "test", ""
+        if rest[2:].strip():  # a test form has nothing after "=?"
+            raise ATError(_SYNTAX if hashcmd else None)
+    elif rest[:1] == "?":
+        form, args = "read", ""
+        if rest[1:].strip():
+            raise ATError(_SYNTAX if hashcmd else None)
+    elif rest[:1] == "=":
+        form, args = "set", rest[1:]
+    elif rest == "":
+        form, args = "exec", ""
+    else:
+        raise ATError(_SYNTAX if hashcmd else None)
+    entry = lookup(name)
+    p = params.get(name[1:]) if hashcmd and entry is None else None
+    if entry is None and p is None:
+        raise ATError(_UNKNOWN_COMMAND if hashcmd else None)
+    if entry is not None and ("x" if form == "exec" else form[0]) not in entry[1]:
+        raise ATError(_SYNTAX if hashcmd else None)
+    return name, form, args, entry, p

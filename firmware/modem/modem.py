@@ -7,8 +7,6 @@ from .compat import INTERN, asyncio, const, wait_for
 from .errors import ATError
 from . import params
 
-_UNKNOWN_COMMAND = const(34817)
-_SYNTAX = const(34819)
 _EEPROM_WRITE = const(34824)
 _TOO_LONG = const(34881)
 _SERIAL_TIMEOUT = const(37980)
@@ -54,17 +52,17 @@ _TURNS = (
 KEEP = set()
 
 
-def lookup(name):
-    """(module, forms) of an extended command, or None. On a board the table (cmdtab.py) is
-    loaded for the look-up and dropped again: resident, it cost ~1.4 KB of heap (32 bits)."""
-    __import__("modem.cmdtab")  # no gc.collect() first (_module): ~1.2 KB, garbage at once
-    entry = sys.modules.pop("modem.cmdtab").lookup(name)
+def _command(text, hashcmd):
+    """cmdtab.command(): on a board the table (cmdtab.py) is loaded for it and dropped again
+    (resident, it cost ~1.4 KB of heap on 32 bits)."""
+    __import__("modem.cmdtab")  # no gc.collect() first (_module): ~1.5 KB, garbage at once
+    tab = sys.modules.pop("modem.cmdtab")
     delattr(sys.modules["modem"], "cmdtab")
-    return entry
+    return tab.command(text, hashcmd)
 
 
 if not INTERN:  # CPython: resident, no import a command
-    from .cmdtab import lookup  # noqa: F811
+    from .cmdtab import command as _command  # noqa: F811
 
 
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
@@ -562,31 +560,7 @@ class Modem:
             self.code(self.result, final=self.result in ("OK", "ERROR", "NO CARRIER"))
 
     async def run_one(self, text, hashcmd):
-        k = 1
-        while k < len(text) and ("0" <= text[k] <= "9" or "A" <= text[k].upper() <= "Z"):
-            k += 1
-        name = text[:k].upper()
-        rest = text[k:].strip()
-        if rest[:2] == "=?":
-            form, args = "test", ""
-            if rest[2:].strip():  # a test form has nothing after "=?"
-                raise ATError(_SYNTAX if hashcmd else None)
-        elif rest[:1] == "?":
-            form, args = "read", ""
-            if rest[1:].strip():
-                raise ATError(_SYNTAX if hashcmd else None)
-        elif rest[:1] == "=":
-            form, args = "set", rest[1:]
-        elif rest == "":
-            form, args = "exec", ""
-        else:
-            raise ATError(_SYNTAX if hashcmd else None)
-        entry = lookup(name)
-        p = params.get(name[1:]) if hashcmd and entry is None else None
-        if entry is None and p is None:
-            raise ATError(_UNKNOWN_COMMAND if hashcmd else None)
-        if entry is not None and ("x" if form == "exec" else form[0]) not in entry[1]:
-            raise ATError(_SYNTAX if hashcmd else None)
+        name, form, args, entry, p = _command(text, hashcmd)
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
