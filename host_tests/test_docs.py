@@ -26,9 +26,9 @@ def test_every_error_code_is_documented():
 
 
 def _command_names():
-    from modem import modem
+    from modem import cmdtab
 
-    return [x.split(" ")[0] for x in modem.COMMANDS.strip().split("\n") if x[:1] != ":"]
+    return [x.split(" ")[0] for x in cmdtab.COMMANDS.strip().split("\n") if x[:1] != ":"]
 
 
 def test_every_command_is_in_the_reference():
@@ -40,7 +40,7 @@ def test_every_command_is_in_the_reference():
 def test_command_table_matches_the_handler_modules():
     import importlib
 
-    from modem import modem, params
+    from modem import cmdtab, params
 
     table = set(_command_names())
     found = set()
@@ -48,7 +48,7 @@ def test_command_table_matches_the_handler_modules():
     for mod in mods + ("outboxcmd",):
         handlers = importlib.import_module("modem." + mod).HANDLERS
         for name in handlers:
-            assert modem.lookup(name)[0] == mod, name
+            assert cmdtab.lookup(name)[0] == mod, name
         found |= set(handlers)
     assert table == found
     for name in table:  # a parameter needs no line unless it has a command of its own

@@ -10,7 +10,7 @@ sys.path[:0] = [
     os.path.dirname(os.path.abspath(__file__)),
 ]
 
-from modem import codes, modem, params, paramset, v250  # noqa: E402
+from modem import cmdtab, codes, modem, params, paramset, v250  # noqa: E402
 import cmddocs  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "commands.md")
@@ -187,8 +187,8 @@ FORMS = {"x": "exec", "s": "set", "r": "read", "t": "test"}
 
 
 def command_names():
-    """Every extended command of the firmware's table (modem.COMMANDS)."""
-    return [x.split(" ")[0] for x in modem.COMMANDS.strip().split("\n") if x[:1] != ":"]
+    """Every extended command of the firmware's table (cmdtab.COMMANDS)."""
+    return [x.split(" ")[0] for x in cmdtab.COMMANDS.strip().split("\n") if x[:1] != ":"]
 
 
 def command_section(name, entry):
@@ -221,11 +221,11 @@ def generate():
     out.append("## Action and display commands (AT#)\n")
     for name in sorted(command_names()):
         if name.startswith("#") and params.get(name[1:]) is None:
-            out.extend(command_section(name, modem.lookup(name)))
+            out.extend(command_section(name, cmdtab.lookup(name)))
     out.append("## GSM-level commands (AT+ and basic)\n")
     for name in sorted(command_names()):
         if name.startswith("+"):
-            out.extend(command_section(name, modem.lookup(name)))
+            out.extend(command_section(name, cmdtab.lookup(name)))
     out.append("Basic commands: " + ", ".join("AT" + b for b in sorted(v250.BASIC)) + ".")
     out.append(BASIC_NOTES)
     return "\n".join(out) + "\n"

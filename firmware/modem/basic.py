@@ -308,7 +308,7 @@ async def _cgatt(m, form, args):
     m.code("OK")
     m.result = None
     if m.gsm["CGREG"]:
-        m.unsolicited("+CGREG: %d" % m.reg_stat("CGREG"))
+        m.info(["+CGREG: %d" % m.reg_stat("CGREG")])
     m.reported = (m.reported[0], m.reg_stat("CGREG"))  # reported: the link watch stays quiet
     return []
 
@@ -531,7 +531,7 @@ async def _cced(m, form, args):
             if clock.ticks_diff(now, due[0]) >= 0:
                 due[0] = clock.ticks_add(now, 5000)
                 for line in _cced_dump(m, dump):
-                    m.unsolicited(line)
+                    m.info([line])
 
         m.ticker = tick
         return []

@@ -23,11 +23,11 @@ async def read_block(m, cap, on_cr=None):
         part = data if end < 0 else data[:end]
         if on_cr is not None and b"\r" in part:
             if m.profile["E"]:
-                m.emit(part.replace(b"\r", on_cr))
+                m.out.append(part.replace(b"\r", on_cr))
             else:
-                m.emit(on_cr * part.count(b"\r"))
+                m.out.append(on_cr * part.count(b"\r"))
         elif m.profile["E"] and part:
-            m.emit(part)
+            m.out.append(part)
         if size < cap:
             kept.append(part[: cap - size])
         size += len(part)

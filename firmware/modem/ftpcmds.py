@@ -78,7 +78,7 @@ async def _ftpget(m, form, args):
             await client.finish(False)
         except NetError as e:
             err = e.code
-        m.emit(ETX)  # the end of the file [READ p73]; an error follows it
+        m.out.append(ETX)  # the end of the file [READ p73]; an error follows it
         if err is None:
             await client.quit()
         await client.close()
@@ -140,7 +140,7 @@ async def _upload(m, client, nvt):
                 failed = e.code
         if rest is not None:
             m.unread(rest)  # after the ETX: command mode's bytes
-            m.emit(ETX)  # the ETX is echoed [READ p75]
+            m.out.append(ETX)  # the ETX is echoed [READ p75]
             await m.flush()
             break
     if failed is not None:

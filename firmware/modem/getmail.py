@@ -117,7 +117,7 @@ async def _fetch(m, client):
         if skip is not None:
             piece = skip.feed(piece)
         if piece:
-            m.emit(out.feed(piece))
+            m.out.append(out.feed(piece))
             await m.flush()  # paced by the serial port: nothing accumulates
 
     err = None
@@ -125,7 +125,7 @@ async def _fetch(m, client):
         await client.read_message(sink)
     except NetError as e:
         err = e.code
-    m.emit(out.end())
+    m.out.append(out.end())
     await m.flush()
     if err is None:
         # The host has the whole mail: mark it deleted; QUIT's +OK commits (RFC 1939 6).

@@ -5,41 +5,12 @@ import sys
 
 from .compat import INTERN, asyncio, const, wait_for
 from .errors import ATError
-from .lineio import LineReader
 from . import params
 
-_UNKNOWN_COMMAND = const(34817)
-_SYNTAX = const(34819)
 _EEPROM_WRITE = const(34824)
 _TOO_LONG = const(34881)
 _SERIAL_TIMEOUT = const(37980)
 
-# Extended commands: a ":module" line names a handler module, the lines below it its commands:
-# name, forms (x exec, s set, r read, t test), then p when a background delivery of the outbox
-# stops first (docs/outbox.md: the host's own services, what ends the session or the link), q
-# when it stops unless OUTBOX=1 (the command then only queues a mail). A handler module is
-# imported when first needed; the mail modules are dropped again after each use, so their RAM
-# is free while the modem waits (docs/design.md). Parameters of params.table() need no line:
-# modem.atcmds handles them.
-COMMANDS = (
-    "\n:basic\n+CGMI xt\n+GMI xt\n+CGMM xt\n+GMM xt\n+CGMR xt\n+GMR xt\n+CGSN xt\n+GSN xt"
-    "\n+CFUN srtp\n+WIND srt\n+WOPEN srtp\n+CMEE srt\n+CPIN srt\n+CSQ xt\n+CREG srt\n+CGREG srt"
-    "\n+CGATT srtp\n+CGDCONT srt\n+IPR srt\n+IFC srt\n+ICF srt\n+CNUM xt\n+KSLEEP srt\n+CLIP srt"
-    "\n+CLIR srt\n+CRC srt\n+CPOF xsp\n+CIMI xt\n+CCID xrt\n+COPS srt\n+CCED st\n#RESET sxtp"
-    "\n:sms\n+CMGF srt\n+CSMP srt\n+CSCA srt\n+CNMI srt\n+CPMS srt\n+CSDH srt\n+CSCS srt"
-    "\n+CSMS srt\n+CSAS xt\n+CRES xt\n+CMGS stq\n+CMGL xst\n+CMGR st\n+CMGD st"
-    "\n:session\n#CONNECTIONSTART xp\n#CONNECTIONSTOP xp\n#DISPLAYIP x\n#VSTATE x"
-    "\n:mail\n#PUTMAIL xq\n#SENDMAIL1 xq\n#SENDMAIL2 xq\n#SENDMAIL3 xq\n#SENDMAIL sxq\n#SMTPLOG x"
-    "\n:getmail\n#GETMAIL xp"
-    "\n:atcmds\n#BODY1 srtx\n#BODY2 srtx\n#BODY3 srtx\n#REC1ADD x\n#REC2ADD x\n#REC3ADD x"
-    "\n#VPHY x\n#VPPP x\n#VGPRS x\n#VDNS x\n#VSMTP x\n#VPOP3 x\n#VMAIL1 x\n#VMAIL2 x\n#VMAIL3 x"
-    "\n#VFTP x\n#VTCP xs\n#VUDP x\n#VPING x\n#VWIFI x\n#VMAIL x\n#VALL x\n#VVERSION x"
-    "\n#CACERT xsrt"
-    "\n:sockets\n#OTCP xsp\n#LTCPSTART xsp\n#LTCPSTOP xs\n#OUDP xp\n#LUDPSTART xp\n#LUDPSTOP x"
-    "\n#PING xp"
-    "\n:ftpcmds\n#FTPGET x\n#FTPPUT x\n#FTPLOG x"
-    "\n:outboxcmd\n#VOUTBOX x\n#OUTBOXFLUSH x\n#OUTBOXCLEAR xp\n"
-)
 _TRANSIENT = (
     "mail",
     "mailopen",
@@ -81,14 +52,17 @@ _TURNS = (
 KEEP = set()
 
 
-def lookup(name):
-    """(module, forms) of an extended command, or None."""
-    i = COMMANDS.find("\n" + name + " ")
-    if i < 0:
-        return None
-    h = COMMANDS.rfind("\n:", 0, i) + 2  # the module's line above
-    forms = COMMANDS[i + len(name) + 2 : COMMANDS.find("\n", i + 1)]
-    return COMMANDS[h : COMMANDS.find("\n", h)], forms
+def _command(text, hashcmd):
+    """cmdtab.command(): on a board the command table (cmdtab.py) is loaded for it and
+    dropped again (resident, it and the parsing cost ~1.6 KB of heap on 32 bits)."""
+    __import__("modem.cmdtab")  # no gc.collect() first (_module): ~1.5 KB, garbage at once
+    tab = sys.modules.pop("modem.cmdtab")
+    delattr(sys.modules["modem"], "cmdtab")
+    return tab.command(text, hashcmd)
+
+
+if not INTERN:  # CPython: resident, no import for each command
+    from .cmdtab import command as _command  # noqa: F811
 
 
 LINE_CAP = const(512)  # bytes after "AT": a 120-character quoted value fits several times
@@ -100,6 +74,133 @@ _NUMERIC = (
     "|Ok_Info_WaitingForData|1028|Ok_Info_NoMail|3072|Ok_Info_Mail|3073"
     "|Ok_Info_SocketClosed|3074|Ok_Info_PPP|3077|Ok_Info_GprsActivation|3086|"
 )
+
+
+# ---------------------------------------------------------------- command lines
+# Command-line assembly from raw serial bytes (V.250 5.2.1): a state machine over chunks.
+_IDLE = const(0)  # waiting for 'A'
+_GOT_A = const(1)  # 'A' seen, waiting for 'T'
+_LINE = const(2)  # inside "AT...", waiting for CR or LF
+
+_BS = const(8)
+_DEL = const(127)
+_RUBOUT = b"\x08 \x08"  # erases the character on a terminal
+
+
+class LineReader:
+    """Finds "AT" lines in a byte stream and produces their echo.
+
+    Bytes outside an AT line (stray CR/LF, ETX, "+++", noise) are dropped without echo, so the
+    second byte of a CR LF / LF CR pair never starts a second command. A line ends at CR or at
+    LF. Backspace (BS or DEL) removes the last character after "AT". A line longer than `cap`
+    is consumed to its end and reported as overflowing.
+    """
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.state = _IDLE
+        self.buf = bytearray()
+        self.a = b"A"
+        self.overflow = False
+
+    def between_lines(self):
+        """Nothing of a command line has arrived yet."""
+        return self.state == _IDLE
+
+    def reset(self):
+        self.state = _IDLE
+        self.buf = bytearray()
+        self.overflow = False
+
+    def feed(self, data, echo):
+        """Consume bytes; return (consumed, line) where line is None until a line is complete.
+
+        `echo` is a list that receives the bytes to echo, or None when echo is off. The line is
+        the bytes after "AT" without the terminator; `self.overflow` tells whether it was cut.
+        """
+        i = 0
+        n = len(data)
+        while i < n:
+            if self.state == _IDLE:
+                j = _find(data, i, b"A", b"a")
+                if j < 0:
+                    return n, None
+                self.a = data[j : j + 1]
+                self.state = _GOT_A
+                i = j + 1
+            elif self.state == _GOT_A:
+                c = data[i]
+                if c == 0x54 or c == 0x74:  # T t
+                    self.state = _LINE
+                    self.buf = bytearray()
+                    self.overflow = False
+                    if echo is not None:
+                        echo.append(self.a + data[i : i + 1])
+                    i += 1
+                elif c == 0x41 or c == 0x61:  # another A: it may start the line
+                    self.a = data[i : i + 1]
+                    i += 1
+                else:
+                    self.state = _IDLE
+            else:
+                j = _find(data, i, b"\r", b"\n")
+                end = n if j < 0 else j
+                if end > i:
+                    self._add(data[i:end], echo)
+                if j < 0:
+                    return n, None
+                if echo is not None:
+                    echo.append(data[j : j + 1])
+                self.state = _IDLE
+                line = bytes(self.buf)
+                self.buf = bytearray()
+                return j + 1, line
+        return n, None
+
+    def _add(self, seg, echo):
+        if _BS in seg or _DEL in seg:
+            seg = self._edit(seg, echo)
+        elif echo is not None:
+            echo.append(seg)
+        if self.overflow:
+            return
+        if len(self.buf) + len(seg) > self.cap:
+            self.overflow = True
+            # keep the first byte: '#' decides #CME ERROR: 34881 vs ERROR
+            self.buf = bytearray((self.buf or seg)[:1])
+        else:
+            self.buf.extend(seg)
+
+    def _edit(self, seg, echo):
+        # Rare path (typing at a terminal): apply backspaces. Other control bytes stay in the
+        # line, so that a value holding one is refused rather than silently changed.
+        keep = bytearray()
+        for c in seg:  # command-line bytes only, never a data path
+            if c == _BS or c == _DEL:
+                if keep:
+                    keep = keep[:-1]
+                    if echo is not None:
+                        echo.append(_RUBOUT)
+                elif self.buf and not self.overflow:
+                    self.buf = self.buf[:-1]
+                    if echo is not None:
+                        echo.append(_RUBOUT)
+            else:
+                keep.append(c)
+                if echo is not None:
+                    echo.append(bytes((c,)))
+        return bytes(keep)
+
+
+def _find(data, i, x, y):
+    """The first x or y in data from i on, or -1."""
+    j = data.find(x, i)
+    k = data.find(y, i)
+    if j < 0:
+        return k
+    if k < 0:
+        return j
+    return j if j < k else k
 
 
 class Modem:
@@ -186,9 +287,6 @@ class Modem:
         self.state = "IDLE"
 
     # ---------------------------------------------------------------- output
-    def emit(self, data):
-        self.out.append(data)
-
     def info(self, lines):
         """Information text: '\\r\\n' + lines + '\\r\\n' (ATV1) or lines each + CRLF (ATV0)."""
         if not lines:
@@ -225,9 +323,6 @@ class Modem:
             self.out.append(b"\r\n" + text.encode() + b"\r\n")
         else:
             self.out.append(text.encode() + b"\r")
-
-    def unsolicited(self, text):
-        self.info([text])
 
     async def flush(self):
         if self.out:
@@ -314,9 +409,9 @@ class Modem:
     def wind_ready(self):
         mask = self.gsm["WIND"]
         if mask & 4:
-            self.unsolicited("+WIND: 3")
+            self.info(["+WIND: 3"])
         if mask & 8:
-            self.unsolicited("+WIND: 4")
+            self.info(["+WIND: 4"])
 
     async def run(self, port):
         """Serve the host on `port` (async read() -> bytes, async write(bytes)) until EOF."""
@@ -364,9 +459,9 @@ class Modem:
         old = self.reported
         self.reported = now
         if self.gsm["CREG"] and now[0] != old[0]:
-            self.unsolicited("+CREG: %d" % now[0])
+            self.info(["+CREG: %d" % now[0]])
         if self.gsm["CGREG"] and now[1] != old[1]:
-            self.unsolicited("+CGREG: %d" % now[1])
+            self.info(["+CGREG: %d" % now[1]])
 
     async def _watch_link(self):
         while True:
@@ -431,8 +526,29 @@ class Modem:
         except UnicodeError:
             self.code("ERROR")
             return
+        # Basic commands in a chain (ATZE0V1), then extended ones (+X;+Y or one #X).
+        i = 0
+        n = len(text)
+        info = []
         try:
-            await self.run_line(text)
+            while i < n:
+                c = text[i].upper()
+                if c == " ":
+                    i += 1
+                    continue
+                if c == "#":
+                    # An AT# command takes the rest of the line: its value may hold ';' or ','.
+                    info.extend(await self.run_one(text[i:], hashcmd=True))
+                    break
+                if c == "+":
+                    for part in params.split_args(text[i:], ";"):
+                        part = part.strip()
+                        if part:
+                            info.extend(await self.run_one(part, hashcmd=False))
+                    break
+                i, lines = await _module("v250").run_basic(self, text, i)
+                info.extend(lines)
+            self.info(info)
         except ATError as e:
             self.error(e)
             return
@@ -443,56 +559,8 @@ class Modem:
         if self.result:
             self.code(self.result, final=self.result in ("OK", "ERROR", "NO CARRIER"))
 
-    async def run_line(self, text):
-        """Basic commands in a chain (ATZE0V1), then extended ones (+X;+Y or one #X)."""
-        i = 0
-        n = len(text)
-        info = []
-        while i < n:
-            c = text[i].upper()
-            if c == " ":
-                i += 1
-                continue
-            if c == "#":
-                # An AT# command takes the rest of the line: its value may hold ';' or ','.
-                info.extend(await self.run_one(text[i:], hashcmd=True))
-                break
-            if c == "+":
-                for part in params.split_args(text[i:], ";"):
-                    part = part.strip()
-                    if part:
-                        info.extend(await self.run_one(part, hashcmd=False))
-                break
-            i, lines = await _module("v250").run_basic(self, text, i)
-            info.extend(lines)
-        self.info(info)
-
     async def run_one(self, text, hashcmd):
-        k = 1
-        while k < len(text) and ("0" <= text[k] <= "9" or "A" <= text[k].upper() <= "Z"):
-            k += 1
-        name = text[:k].upper()
-        rest = text[k:].strip()
-        if rest[:2] == "=?":
-            form, args = "test", ""
-            if rest[2:].strip():  # a test form has nothing after "=?"
-                raise ATError(_SYNTAX if hashcmd else None)
-        elif rest[:1] == "?":
-            form, args = "read", ""
-            if rest[1:].strip():
-                raise ATError(_SYNTAX if hashcmd else None)
-        elif rest[:1] == "=":
-            form, args = "set", rest[1:]
-        elif rest == "":
-            form, args = "exec", ""
-        else:
-            raise ATError(_SYNTAX if hashcmd else None)
-        entry = lookup(name)
-        p = params.get(name[1:]) if hashcmd and entry is None else None
-        if entry is None and p is None:
-            raise ATError(_UNKNOWN_COMMAND if hashcmd else None)
-        if entry is not None and _LETTER[form] not in entry[1]:
-            raise ATError(_SYNTAX if hashcmd else None)
+        name, form, args, entry, p = _command(text, hashcmd)
         if hashcmd and not self.gsm["WOPEN"]:
             raise ATError()  # IP stack not started (AT+WOPEN=0): plain ERROR, as hosts expect
         self.board.log("cmd %s %s" % (name, form))  # never the value: it may be a password
@@ -510,9 +578,6 @@ class Modem:
                 # loaded, its objects sit above it and would split the free space for good.
                 t = self.last_smtp
                 self.last_smtp = [(s, n, x.encode().decode(), ms) for s, n, x, ms in t]
-
-
-_LETTER = {"exec": "x", "set": "s", "read": "r", "test": "t"}
 
 
 # The SMTP client, which every mail loads: its names interned at power-up. make bench: ~1 KB of

@@ -309,7 +309,7 @@ async def _cmgs(m, form, args):
         if toda == 145 and number[:1] != "+":
             number = "+" + number
     await m.begin_data()
-    m.emit(_PROMPT)
+    m.out.append(_PROMPT)
     got = await _entry(m, pdu)
     if got is None:
         return []  # ESC: nothing sent (27.005 3.5.1)

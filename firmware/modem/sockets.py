@@ -116,7 +116,7 @@ class Link:
         await self._close()
         if isinstance(r, BaseException):
             if isinstance(r, ATError) and self.dle:
-                m.emit(ETX)  # [READ p36]: on an error the modem sends ETX, then the error
+                m.out.append(ETX)  # [READ p36]: on an error the modem sends ETX, then the error
             raise r
         if r == _HOST_CLOSE:
             if self.kind == "udp":  # [READ p36]: Ok_Info_SocketClosed, OK
@@ -124,7 +124,7 @@ class Link:
             return "OK"  # TCP [READ p48]: OK
         if r == _PEER_CLOSE:
             if self.dle:
-                m.emit(ETX)
+                m.out.append(ETX)
             m.code("Ok_Info_SocketClosed", final=False)
             return "OK"
         return None
