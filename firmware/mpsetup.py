@@ -5,11 +5,9 @@ mpboard imports this module when the pages' mode changes or a scan is asked for 
 it again (docs/design.md, Memory); the pages' own modules stay while they serve.
 """
 
-import sys
-
 import network
 
-from modem.compat import asyncio
+from modem.compat import asyncio, forget
 from modem.errors import NetError
 
 
@@ -62,11 +60,8 @@ async def switch(board, modem, want):
         board.ap = None
     board.web_mode = want
     if want is None:
-        pkg = sys.modules.get("modem")
-        for name in ("portal", "web"):
-            sys.modules.pop("modem." + name, None)
-            if pkg is not None and hasattr(pkg, name):
-                delattr(pkg, name)  # the package's attribute would keep the module too
+        forget("portal")
+        forget("web")
         return
     from modem import portal
 

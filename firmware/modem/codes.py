@@ -3,8 +3,7 @@
 No firmware module loads it at run time: each declares the codes it answers as private
 constants (`_SMTP_LOST = const(37979)`), which mpy-cross inlines, so a board keeps no name and no
 dict entry for them (docs/design.md, Memory); host_tests/test_codes.py checks every such
-constant against this table. `modem.errors.SMTP_LOST` reads it (tests, tools, and modules not
-converted yet). One string, not one name a code: loaded on a board, it interns no names.
+constant against this table. `modem.errors.SMTP_LOST` reads it (tests, tools). One string, not one name a code: loaded on a board, it interns no names.
 """
 
 # One line per code: "NAME value".

@@ -36,8 +36,7 @@ class PDUError(Exception):
 
 def __getattr__(name):
     """`errors.SMTP_LOST`: a code from the table (modem.codes), for tests and tools. Firmware
-    modules use private constants instead (docs/design.md, Memory); on a board this loads the
-    table, which the modem drops again with the mail stack."""
+    modules use private constants instead (docs/design.md, Memory)."""
     from .codes import get
 
     value = get(name)

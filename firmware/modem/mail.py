@@ -4,9 +4,7 @@ The set-up (recipients, our header block, the arguments of the SMTP session) is 
 loaded for it and forgotten before the session opens (smtp.open_session loads and forgets its
 own set-up code, smtpopen.py): this module holds what runs while the body streams."""
 
-import sys
-
-from .compat import const
+from .compat import const, forget
 from .errors import ATError, NetError
 
 _BAD_VALUE = const(34882)  # errors.BAD_VALUE
@@ -33,10 +31,7 @@ def _setup(m, n):
     try:
         return mailopen.open_mail(m, n)
     finally:
-        sys.modules.pop(__name__ + "open", None)  # modem.mailopen: the next use imports it again
-        pkg = sys.modules.get(__name__.rpartition(".")[0])
-        if pkg is not None and hasattr(pkg, "mailopen"):
-            delattr(pkg, "mailopen")
+        forget("mailopen")
 
 
 async def open_smtp(m, args):

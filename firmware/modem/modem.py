@@ -3,7 +3,7 @@
 import gc
 import sys
 
-from .compat import INTERN, asyncio, const, wait_for
+from .compat import INTERN, asyncio, const, forget, wait_for
 from .errors import ATError
 from . import params
 
@@ -29,7 +29,6 @@ _TRANSIENT = (
     "outboxcmd",
     "outsend",
     "paramset",  # the checks of an AT# value write (make bench: the largest free block kept)
-    "codes",  # the table of error codes, for modules that import a code from modem.errors
 )
 # Handler modules that take turns in RAM: loading one drops the others, and the modules only
 # they import (version, entry), which would stay loaded otherwise. session too: a mail's body
@@ -56,8 +55,8 @@ def _command(text, hashcmd):
     """cmdtab.command(): on a board the command table (cmdtab.py) is loaded for it and
     dropped again (resident, it and the parsing cost ~1.6 KB of heap on 32 bits)."""
     __import__("modem.cmdtab")  # no gc.collect() first (_module): ~1.5 KB, garbage at once
-    tab = sys.modules.pop("modem.cmdtab")
-    delattr(sys.modules["modem"], "cmdtab")
+    tab = sys.modules["modem.cmdtab"]
+    forget("cmdtab")
     return tab.command(text, hashcmd)
 
 
@@ -634,13 +633,10 @@ def _unload(names=_TRANSIENT):
         names = list(names) + list(_TRANSIENT)
     if "sockets" in names or ("ftpcmds" in names and "sockets" not in KEEP):
         names = list(names) + ["datamode"]
-    pkg = sys.modules.get("modem")
     gone = False
     for name in names:
-        if sys.modules.pop("modem." + name, None) is not None:
+        if forget(name):
             gone = True
-            if pkg is not None and hasattr(pkg, name):
-                delattr(pkg, name)
     if gone:
         gc.collect()
     return gone

@@ -1,8 +1,6 @@
 """SMTP client conversation (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954) over an injected Conn."""
 
-import sys
-
-from .compat import asyncio, const, wait_for
+from .compat import asyncio, const, forget, wait_for
 from .errors import NetError, SMTPError
 
 _SMTP_NO_ANSWER = const(37964)  # errors.SMTP_NO_ANSWER
@@ -324,13 +322,4 @@ async def open_session(*args, **kw):
     try:
         return await smtpopen.open_session(*args, **kw)
     finally:
-        _forget("smtpopen")
-
-
-def _forget(name):
-    """Drop a module of this package; the next use imports it again."""
-    pkg = __name__.rpartition(".")[0]
-    sys.modules.pop(pkg + "." + name, None)
-    mod = sys.modules.get(pkg)
-    if mod is not None and hasattr(mod, name):
-        delattr(mod, name)
+        forget("smtpopen")
